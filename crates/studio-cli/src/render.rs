@@ -1,0 +1,110 @@
+//! Renders engine events on the terminal: progress bars with indicatif, and one line per
+//! epoch and note on stderr (so logs keep them when stderr is not a terminal).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use studio_core::progress::{Event, Observer};
+
+/// A terminal observer.
+pub struct Terminal {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Terminal {
+    /// Prints progress unless `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        Self { bar: None, quiet }
+    }
+
+    fn println(&self, line: String) {
+        match &self.bar {
+            Some(b) if !b.is_hidden() => b.println(line),
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl Observer for Terminal {
+    fn on_event(&mut self, e: &Event) {
+        if self.quiet {
+            return;
+        }
+        match e {
+            Event::Note { message } => self.println(format!("· {message}")),
+            Event::Phase { name, total } => {
+                self.finish();
+                let bar = match total {
+                    Some(t) => ProgressBar::new(*t),
+                    None => ProgressBar::new_spinner(),
+                };
+                let template = if name.starts_with("download") {
+                    "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+                } else {
+                    "{msg:>12} [{bar:30}] {pos}/{len} {wide_msg}"
+                };
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar.set_message(name.clone());
+                self.bar = Some(bar);
+            }
+            Event::Advance { done, .. } => {
+                if let Some(b) = &self.bar {
+                    b.set_position(*done);
+                }
+            }
+            Event::Step(s) => {
+                if let Some(b) = &self.bar {
+                    b.set_position(s.step as u64);
+                    if let Ok(style) = ProgressStyle::with_template(
+                        "{prefix:>12} [{bar:30}] {pos}/{len} steps  {msg}",
+                    ) {
+                        b.set_style(style.progress_chars("=> "));
+                    }
+                    b.set_prefix(format!("epoch {}", s.epoch));
+                    b.set_message(format!(
+                        "loss {:.4}  lr {:.1e}  eta {}",
+                        s.loss,
+                        s.lr,
+                        human_secs(s.eta_secs)
+                    ));
+                }
+            }
+            Event::Epoch(ep) => self.println(format!(
+                "epoch {}/{}: train loss {:.4}  validation loss {:.4}  accuracy {:.4}  macro-F1 {:.4}{}",
+                ep.epoch,
+                ep.epochs,
+                ep.train_loss,
+                ep.val_loss,
+                ep.val_accuracy,
+                ep.val_macro_f1,
+                if ep.best { "  (best so far, kept)" } else { "" }
+            )),
+        }
+    }
+}
+
+/// "1h 02m", "3m 05s", "12s".
+pub fn human_secs(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}

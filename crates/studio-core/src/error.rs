@@ -1,0 +1,261 @@
+//! One error type for the whole engine.
+//!
+//! Every variant's message is written for the person using the app, not for us: it says
+//! what was wrong and, where there is one, what to do about it. The CLI prints the
+//! message as one line; the app shows it in a dialog.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the engine.
+pub type Result<T, E = StudioError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum StudioError {
+    // === Input data ===
+    /// The data file could not be read at all.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file we tried to read or write.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The data file exists but holds no rows.
+    #[error("{path} is empty: it has no rows of data. Pick a file with one text per row.")]
+    EmptyData {
+        /// The empty file.
+        path: PathBuf,
+    },
+    /// A column named by the user (or the default) is not in the file.
+    #[error("{path} has no column named \"{column}\" (it has: {found}). Name the {role} column with {flag}.")]
+    MissingColumn {
+        /// The data file.
+        path: PathBuf,
+        /// The column we looked for.
+        column: String,
+        /// What the column is for: "text" or "label".
+        role: &'static str,
+        /// The CLI flag that names it.
+        flag: &'static str,
+        /// The columns the file does have, comma-separated.
+        found: String,
+    },
+    /// A row of a data file could not be parsed.
+    #[error("{path}, line {line}: {reason}")]
+    BadRow {
+        /// The data file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The file's format is not one we read.
+    #[error("{path}: cannot tell the format from the extension \"{ext}\"; use .csv, .tsv, .jsonl or .txt")]
+    UnknownFormat {
+        /// The data file.
+        path: PathBuf,
+        /// Its extension.
+        ext: String,
+    },
+    /// Training data with fewer than two labels cannot train a classifier.
+    #[error(
+        "the data has only one label ({label}); a classifier needs examples of at least two labels"
+    )]
+    SingleClass {
+        /// The one label present.
+        label: String,
+    },
+    /// Too few labelled examples to train and validate.
+    #[error("{what}")]
+    TooFewExamples {
+        /// Explanation with numbers.
+        what: String,
+    },
+
+    // === Models ===
+    /// A model id that is neither in the catalog, nor in the local store, nor a folder.
+    #[error("unknown model \"{id}\": it is not in the catalog ({known}), not downloaded, and not a folder. Run `studio models list` to see what is available.")]
+    UnknownModel {
+        /// What the user asked for.
+        id: String,
+        /// Catalog ids, comma-separated.
+        known: String,
+    },
+    /// A folder that is not a model we can load.
+    #[error("{path} is not a model we can load: {found}. Supported: Hugging Face folders of BERT, DistilBERT or XLM-RoBERTa models with config.json, model.safetensors or pytorch_model.bin, and tokenizer.json or vocab.txt.")]
+    UnsupportedModel {
+        /// The folder.
+        path: PathBuf,
+        /// What we found there instead.
+        found: String,
+    },
+    /// Tokenizer and model do not belong together.
+    #[error("the tokenizer in {path} does not match the model: {reason}. Use the tokenizer that was published with this model.")]
+    TokenizerMismatch {
+        /// The model folder.
+        path: PathBuf,
+        /// The mismatch.
+        reason: String,
+    },
+    /// The tokenizer library failed.
+    #[error("tokenizer error: {0}")]
+    Tokenizer(String),
+    /// Downloading a model failed.
+    #[error("could not download {what}: {reason}")]
+    Download {
+        /// The model or file.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A downloaded file did not have the expected checksum.
+    #[error("{file} has sha256 {actual}, expected {expected}: the download is corrupt or was tampered with; it was not used")]
+    Checksum {
+        /// The file.
+        file: String,
+        /// What we computed.
+        actual: String,
+        /// What the catalog says.
+        expected: String,
+    },
+
+    // === Training ===
+    /// The loss became NaN or infinite.
+    #[error("the loss diverged (became {value}) at step {step}; try a lower learning rate (e.g. {suggestion:e})")]
+    Diverged {
+        /// The bad value, printed.
+        value: String,
+        /// The step it happened at.
+        step: usize,
+        /// A learning rate to try instead.
+        suggestion: f64,
+    },
+    /// The user cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// A setting the user gave is not valid.
+    #[error("{0}")]
+    InvalidSetting(String),
+    /// The requested device is not usable.
+    #[error("{0}")]
+    Device(String),
+
+    // === Projects and import (issue 3) ===
+    /// A file handed to the importer is not text (binary data, a zip, an image).
+    #[error("{path} does not look like a text file: {reason}. If it is a spreadsheet, save it as .xlsx or .csv; if it is text in an unusual encoding, name it with --encoding NAME.")]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// A table with a header row and nothing under it.
+    #[error("{path} has a header row ({columns}) but no data rows under it; add at least one row of data")]
+    HeaderOnly {
+        /// The file.
+        path: PathBuf,
+        /// The header's column names, comma-separated.
+        columns: String,
+    },
+    /// A file whose overall structure we cannot read (not one bad row: the whole file).
+    #[error("{path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A file that is not a Sentiment Studio project.
+    #[error("{path} is not a Sentiment Studio project ({reason}); create one with `studio project new {path}` or pick the right file")]
+    NotAProject {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+    /// A project written by a newer version of the app.
+    #[error("{path} was written by a newer Sentiment Studio (project schema {found}; this one reads up to {supported}); update Sentiment Studio to open it")]
+    ProjectTooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest schema this build knows.
+        supported: i64,
+    },
+    /// A text id that is not in the project.
+    #[error("there is no text with id \"{id}\" in this project; {hint}")]
+    UnknownText {
+        /// What the user gave.
+        id: String,
+        /// What ids look like in this project.
+        hint: String,
+    },
+    /// A label that is not in the project's label set.
+    #[error("\"{label}\" is not one of the project's labels ({known}); use one of those, or change the label set with `studio project labels <project> --set a,b,...`")]
+    UnknownLabel {
+        /// What the user gave.
+        label: String,
+        /// The label set, comma-separated (or "none yet").
+        known: String,
+    },
+    /// The project database failed (disk full, file locked or damaged).
+    #[error("the project database failed: {0}. If another program has the project open, close it and retry; if the disk is full, free space; if the file is damaged, restore a copy")]
+    Database(#[from] rusqlite::Error),
+
+    // === Everything else ===
+    /// A tensor operation failed (a bug or out of memory, not a user error).
+    #[error("tensor error: {0}")]
+    Tensor(#[from] candle_core::Error),
+    /// A JSON file could not be parsed.
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        source: serde_json::Error,
+    },
+}
+
+impl StudioError {
+    /// Builds an [`StudioError::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True for errors caused by what the user gave us (bad file, bad setting), as opposed
+    /// to failures at run time. The CLI maps this to exit code 2.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Self::EmptyData { .. }
+                | Self::MissingColumn { .. }
+                | Self::BadRow { .. }
+                | Self::UnknownFormat { .. }
+                | Self::SingleClass { .. }
+                | Self::TooFewExamples { .. }
+                | Self::UnknownModel { .. }
+                | Self::UnsupportedModel { .. }
+                | Self::TokenizerMismatch { .. }
+                | Self::InvalidSetting(_)
+                | Self::Io { .. }
+                | Self::NotText { .. }
+                | Self::HeaderOnly { .. }
+                | Self::BadFile { .. }
+                | Self::NotAProject { .. }
+                | Self::ProjectTooNew { .. }
+                | Self::UnknownText { .. }
+                | Self::UnknownLabel { .. }
+        )
+    }
+}
+
+/// Shorthand for turning a tokenizers error into ours.
+pub(crate) fn tok_err(e: impl std::fmt::Display) -> StudioError {
+    StudioError::Tokenizer(e.to_string())
+}

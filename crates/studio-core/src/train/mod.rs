@@ -1,0 +1,470 @@
+//! Fine-tuning a classifier: full, LoRA or head-only.
+//!
+//! [`train`] takes a base model folder and labelled data and returns a [`TrainedModel`]
+//! that [`crate::export`] writes out. It splits the data (stratified, seeded), tokenizes
+//! once, batches by length, and runs AdamW with warmup, linear decay, weight decay and
+//! gradient clipping; it evaluates on the validation split after every epoch and keeps the
+//! weights of the best macro-F1 (early stopping). Every batch checks the cancel token and
+//! the loss; a NaN or infinite loss stops the run with advice.
+
+pub mod batches;
+pub mod optim;
+pub mod plan;
+
+pub use plan::{make_plan, Mode, Plan, Preset, TrainOptions};
+
+use crate::arch::{names, Classifier, EncoderConfig, ForwardCtx, ParamStore, Pooling};
+use crate::data::{stratified_split, LabeledData};
+use crate::eval::Metrics;
+use crate::infer::{argmax, features_for, logits_for};
+use crate::models::{ModelFolder, TextTokenizer};
+use crate::progress::{CancelToken, EpochInfo, Event, Observer, StepInfo};
+use crate::{Result, StudioError};
+use candle_core::{Device, Tensor, Var};
+use rand::SeedableRng;
+use std::time::Instant;
+
+/// The result of a training run, ready to evaluate, predict with or export.
+pub struct TrainedModel {
+    /// Every weight (LoRA not yet merged; the mean head not yet converted).
+    pub store: ParamStore,
+    /// Encoder hyper-parameters.
+    pub config: EncoderConfig,
+    /// The base model's `config.json`.
+    pub base_config_json: serde_json::Value,
+    /// The base model's folder (tokenizer files are copied from it).
+    pub base_dir: std::path::PathBuf,
+    /// The settings used.
+    pub plan: Plan,
+    /// Label names in id order.
+    pub label_names: Vec<String>,
+    /// The tokenizer, truncating at `plan.max_len`.
+    pub tokenizer: TextTokenizer,
+    /// One entry per finished epoch.
+    pub history: Vec<EpochInfo>,
+    /// Loss of every step, in order.
+    pub step_losses: Vec<f32>,
+    /// Validation metrics of the kept (best) weights.
+    pub validation: Metrics,
+    /// Examples trained on.
+    pub train_size: usize,
+    /// Examples validated on.
+    pub validation_size: usize,
+    /// Wall-clock seconds of the whole run.
+    pub seconds: f64,
+    /// "cpu", "cuda" or "metal".
+    pub device_kind: String,
+}
+
+impl TrainedModel {
+    /// Builds the classifier from the trained weights.
+    pub fn classifier(&self) -> Result<Classifier> {
+        Classifier::load(
+            &self.store,
+            &self.config,
+            self.plan.pooling,
+            self.lora_scale(),
+        )
+    }
+
+    /// LoRA scale (alpha / rank).
+    pub fn lora_scale(&self) -> f64 {
+        self.plan.lora_alpha / self.plan.lora_rank.max(1) as f64
+    }
+}
+
+/// Where a run trains.
+pub struct Target<'a> {
+    /// The device.
+    pub device: &'a Device,
+    /// Its kind, for planning: "cpu", "cuda", "metal".
+    pub kind: &'a str,
+}
+
+/// Fine-tunes `base` on `data`.
+pub fn train(
+    base: &ModelFolder,
+    data: &LabeledData,
+    opts: &TrainOptions,
+    target: Target<'_>,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<TrainedModel> {
+    let started = Instant::now();
+    let device = target.device;
+    data.require_two_classes()?;
+    let n_labels = data.label_names.len();
+    let split = stratified_split(&data.labels, n_labels, opts.val_fraction, opts.seed);
+    if split.validation.is_empty() {
+        return Err(StudioError::TooFewExamples {
+            what: format!(
+                "{} labelled texts are too few to keep some for validation; label at least 2 texts of each label",
+                data.len()
+            ),
+        });
+    }
+    let plan = make_plan(opts, base.natural_pooling, split.train.len(), target.kind)?;
+    observer.on_event(&Event::Note {
+        message: format!(
+            "{}; mode {:?}, {} epochs max, lr {:e}, batch {}, {:?} pooling; {} texts for training, {} for validation",
+            plan.why, plan.mode, plan.epochs, plan.lr, plan.batch_size, plan.pooling,
+            split.train.len(), split.validation.len()
+        ),
+    });
+
+    // Tokenize once.
+    let tokenizer = base.tokenizer(plan.max_len)?;
+    observer.on_event(&Event::Phase {
+        name: "tokenize".into(),
+        total: Some(data.len() as u64),
+    });
+    let seqs = tokenizer.encode_all(&data.texts)?;
+    let lengths: Vec<usize> = seqs.iter().map(Vec::len).collect();
+
+    // Weights.
+    let mut store = ParamStore::from_tensors(base.load_tensors(device)?, device)?;
+    let cfg = base.config.clone();
+    if plan.pooling == Pooling::Mean {
+        // The pooler is unused with mean pooling; the export writes its own.
+        store.remove(&names::head_dense(cfg.family).weight());
+        store.remove(&names::head_dense(cfg.family).bias());
+    }
+    // A fine-tuned checkpoint's own head may have another label count: start afresh.
+    let out = names::head_out(cfg.family);
+    if let Some(w) = store.get_opt(&out.weight())? {
+        if w.dim(0)? != n_labels || plan.pooling == Pooling::Mean {
+            store.remove(&out.weight());
+            store.remove(&out.bias());
+        }
+    }
+    Classifier::add_missing_head(&mut store, &cfg, plan.pooling, n_labels, plan.seed)?;
+    let is_head = |name: &str| {
+        let dense = names::head_dense(cfg.family).base;
+        let out = names::head_out(cfg.family).base;
+        let mean = names::mean_head().base;
+        [dense, out, mean]
+            .iter()
+            .any(|b| name.starts_with(&format!("{b}.")))
+    };
+    match plan.mode {
+        Mode::Full => store.set_trainable(|_| true),
+        Mode::Head => store.set_trainable(is_head),
+        Mode::Lora => {
+            add_lora(&mut store, &cfg, plan.lora_rank, plan.seed)?;
+            store.set_trainable(|n| is_head(n) || n.contains(".lora_"));
+        }
+    }
+    let model = Classifier::load(
+        &store,
+        &cfg,
+        plan.pooling,
+        plan.lora_alpha / plan.lora_rank.max(1) as f64,
+    )?;
+    let trainable = store.trainable();
+    let vars: Vec<Var> = trainable.iter().map(|(_, v)| v.clone()).collect();
+    let mut opt = optim::AdamW::new(trainable, plan.weight_decay)?;
+
+    let class_weights = if plan.class_weights {
+        let counts = data.subset(&split.train).counts();
+        let n = split.train.len() as f32;
+        let w: Vec<f32> = counts
+            .iter()
+            .map(|&c| {
+                if c > 0 {
+                    n / (n_labels as f32 * c as f32)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Some(Tensor::from_vec(w, n_labels, device)?)
+    } else {
+        None
+    };
+
+    // Head mode: encode every text once.
+    let features = if plan.mode == Mode::Head {
+        observer.on_event(&Event::Phase {
+            name: "embed".into(),
+            total: Some(seqs.len() as u64),
+        });
+        let mut last = Instant::now();
+        let f = features_for(&model, &tokenizer, &seqs, device, 32, cancel, |done| {
+            if last.elapsed().as_millis() >= 100 || done == seqs.len() {
+                last = Instant::now();
+                observer.on_event(&Event::Advance {
+                    done: done as u64,
+                    total: Some(seqs.len() as u64),
+                });
+            }
+        })?;
+        Some(f)
+    } else {
+        None
+    };
+
+    let l2 = if plan.head_l2 > 0.0 {
+        let weights: Vec<Tensor> = store
+            .trainable()
+            .iter()
+            .filter(|(n, _)| n.ends_with(".weight"))
+            .map(|(_, v)| v.as_tensor().clone())
+            .collect();
+        let features_len2 = match plan.pooling {
+            Pooling::Mean => cfg.hidden as f64,
+            Pooling::Cls => 1.0,
+        };
+        Some((
+            plan.head_l2 * features_len2 / split.train.len() as f64,
+            weights,
+        ))
+    } else {
+        None
+    };
+    let steps_per_epoch = split.train.len().div_ceil(plan.batch_size);
+    let total_steps = steps_per_epoch * plan.epochs;
+    let warmup = (total_steps as f64 * plan.warmup_ratio).round() as usize;
+    let mut shuffle_rng = rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(1));
+    let mut mask_rng = crate::arch::params::mask_rng(plan.seed.wrapping_add(2));
+    let val_truth: Vec<usize> = split.validation.iter().map(|&i| data.labels[i]).collect();
+
+    observer.on_event(&Event::Phase {
+        name: "train".into(),
+        total: Some(total_steps as u64),
+    });
+    let train_started = Instant::now();
+    let mut step = 0usize;
+    let mut history = Vec::new();
+    let mut step_losses = Vec::new();
+    let mut best: Option<Best> = None;
+    let mut since_best = 0;
+    for epoch in 1..=plan.epochs {
+        let mut epoch_loss = 0f64;
+        let mut epoch_batches = 0usize;
+        for batch in batches::bucketed(&split.train, &lengths, plan.batch_size, &mut shuffle_rng) {
+            cancel.check()?;
+            let lr = optim::linear_schedule(step, warmup, total_steps, plan.lr);
+            let targets = Tensor::from_vec(
+                batch
+                    .iter()
+                    .map(|&i| data.labels[i] as u32)
+                    .collect::<Vec<_>>(),
+                batch.len(),
+                device,
+            )?;
+            let ctx = ForwardCtx::train(mask_rng.clone());
+            let logits = match &features {
+                Some(f) => {
+                    let rows = Tensor::from_vec(
+                        batch.iter().map(|&i| i as u32).collect::<Vec<_>>(),
+                        batch.len(),
+                        device,
+                    )?;
+                    model.head(&f.index_select(&rows, 0)?, &ctx)?
+                }
+                None => {
+                    let refs: Vec<&[u32]> = batch.iter().map(|&i| seqs[i].as_slice()).collect();
+                    let b = tokenizer.batch(&refs, device)?;
+                    model.forward(&b.ids, &b.mask, &ctx)?
+                }
+            };
+            if let Some(r) = ctx.into_rng() {
+                mask_rng = r;
+            }
+            let mut loss = cross_entropy(&logits, &targets, class_weights.as_ref())?;
+            if let Some((coef, weights)) = &l2 {
+                // Logistic-regression-style L2 on the head: as sklearn's C on unit-length
+                // features, scaled to our features' length (√hidden) and data size.
+                let mut pen = Tensor::zeros((), candle_core::DType::F32, device)?;
+                for w in weights {
+                    pen = (pen + w.sqr()?.sum_all()?)?;
+                }
+                loss = (loss + (pen * (0.5 * coef))?)?;
+            }
+            let loss_value = loss.to_scalar::<f32>()?;
+            step += 1;
+            if !loss_value.is_finite() {
+                return Err(StudioError::Diverged {
+                    value: format!("{loss_value}"),
+                    step,
+                    suggestion: plan.lr / 10.0,
+                });
+            }
+            let mut grads = loss.backward()?;
+            if plan.max_grad_norm > 0.0 {
+                optim::clip_grad_norm(&mut grads, &vars, plan.max_grad_norm)?;
+            }
+            opt.step(&grads, lr)?;
+            epoch_loss += loss_value as f64;
+            epoch_batches += 1;
+            step_losses.push(loss_value);
+            let elapsed = train_started.elapsed().as_secs_f64();
+            observer.on_event(&Event::Step(StepInfo {
+                step,
+                total_steps,
+                epoch,
+                loss: loss_value,
+                lr,
+                eta_secs: elapsed / step as f64 * (total_steps - step) as f64,
+                elapsed_secs: elapsed,
+            }));
+        }
+        // Validate.
+        let val_logits = match &features {
+            Some(f) => {
+                let rows = Tensor::from_vec(
+                    split
+                        .validation
+                        .iter()
+                        .map(|&i| i as u32)
+                        .collect::<Vec<_>>(),
+                    split.validation.len(),
+                    device,
+                )?;
+                model
+                    .head(&f.index_select(&rows, 0)?, &ForwardCtx::eval())?
+                    .detach()
+                    .to_vec2::<f32>()?
+            }
+            None => {
+                let val_seqs: Vec<Vec<u32>> =
+                    split.validation.iter().map(|&i| seqs[i].clone()).collect();
+                logits_for(&model, &tokenizer, &val_seqs, device, 64, cancel)?
+            }
+        };
+        let (metrics, val_loss) = score(&val_logits, &val_truth, &data.label_names);
+        let better = match &best {
+            None => true,
+            Some(b) => {
+                metrics.macro_f1 > b.macro_f1 + 1e-9
+                    || (metrics.macro_f1 >= b.macro_f1 - 1e-9 && val_loss < b.val_loss)
+            }
+        };
+        if better {
+            best = Some(Best {
+                macro_f1: metrics.macro_f1,
+                val_loss,
+                weights: store.snapshot_trainable()?,
+                metrics: metrics.clone(),
+            });
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        let info = EpochInfo {
+            epoch,
+            epochs: plan.epochs,
+            train_loss: (epoch_loss / epoch_batches.max(1) as f64) as f32,
+            val_loss,
+            val_accuracy: metrics.accuracy,
+            val_macro_f1: metrics.macro_f1,
+            best: better,
+        };
+        observer.on_event(&Event::Epoch(info.clone()));
+        history.push(info);
+        if since_best >= plan.patience {
+            observer.on_event(&Event::Note {
+                message: format!(
+                    "stopping early after epoch {epoch}: validation macro-F1 has not improved for {} epochs",
+                    plan.patience
+                ),
+            });
+            break;
+        }
+    }
+    let Best {
+        weights: snapshot,
+        metrics: validation,
+        ..
+    } = best.ok_or_else(|| StudioError::TooFewExamples {
+        what: "no epoch finished".into(),
+    })?;
+    store.restore(&snapshot)?;
+    drop(model);
+    Ok(TrainedModel {
+        store,
+        config: cfg,
+        base_config_json: base.config_json.clone(),
+        base_dir: base.dir.clone(),
+        label_names: data.label_names.clone(),
+        tokenizer,
+        history,
+        step_losses,
+        validation,
+        train_size: split.train.len(),
+        validation_size: split.validation.len(),
+        seconds: started.elapsed().as_secs_f64(),
+        device_kind: target.kind.to_string(),
+        plan,
+    })
+}
+
+/// The best epoch so far: its scores and a copy of its trainable weights.
+struct Best {
+    macro_f1: f64,
+    val_loss: f32,
+    weights: Vec<(String, Tensor)>,
+    metrics: Metrics,
+}
+
+/// Adds LoRA matrices to the query, key, value and attention-output projections.
+/// A starts small and random, B at zero, so training starts from the base model.
+fn add_lora(store: &mut ParamStore, cfg: &EncoderConfig, rank: usize, seed: u64) -> Result<()> {
+    if rank == 0 {
+        return Err(StudioError::InvalidSetting(
+            "LoRA rank must be at least 1".into(),
+        ));
+    }
+    for i in 0..cfg.layers {
+        let n = names::layer(cfg.family, i);
+        for lin in [&n.query, &n.key, &n.value, &n.attn_out] {
+            let w = store.get(&lin.weight())?;
+            let (out_dim, in_dim) = w.dims2()?;
+            let (a, b) = names::lora(lin);
+            store.insert_normal(
+                &a,
+                &[rank, in_dim],
+                1.0 / (in_dim as f64).sqrt(),
+                seed,
+                true,
+            )?;
+            store.insert_zeros(&b, &[out_dim, rank], true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Mean cross-entropy, optionally weighted per class.
+pub fn cross_entropy(
+    logits: &Tensor,
+    targets: &Tensor,
+    weights: Option<&Tensor>,
+) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, 1)?;
+    let picked = logp.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?;
+    Ok(match weights {
+        None => picked.mean_all()?.neg()?,
+        Some(w) => {
+            let w = w.index_select(targets, 0)?;
+            (picked.mul(&w)?.sum_all()? / w.sum_all()?.to_scalar::<f32>()? as f64)?.neg()?
+        }
+    })
+}
+
+/// Metrics and mean cross-entropy from logits.
+fn score(logits: &[Vec<f32>], truth: &[usize], labels: &[String]) -> (Metrics, f32) {
+    let mut loss = 0f64;
+    let pred: Vec<usize> = logits
+        .iter()
+        .zip(truth)
+        .map(|(l, &t)| {
+            let p = crate::infer::softmax(l);
+            loss -= (p[t].max(1e-12) as f64).ln();
+            argmax(l)
+        })
+        .collect();
+    (
+        Metrics::compute(truth, &pred, labels),
+        (loss / truth.len().max(1) as f64) as f32,
+    )
+}
