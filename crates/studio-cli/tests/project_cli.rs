@@ -96,9 +96,11 @@ fn scripted_flow() {
         out.contains("negative") && out.contains("positive"),
         "{out}"
     );
+    // "1" is a value of the imported id column, so it names that text (row 5);
+    // "#2" always means row number 2.
     ok(&["project", "label", ps, "1", "positive"]);
-    ok(&["project", "label", ps, "2", "negative"]);
-    ok(&["project", "label", ps, "3", "negative"]);
+    ok(&["project", "label", ps, "#2", "negative"]);
+    ok(&["project", "label", ps, "#3", "negative"]);
     let out = ok(&["project", "undo", ps]);
     assert!(out.contains("text 3 is now unlabelled"), "{out}");
     let err = fails(&["project", "label", ps, "1", "neutral"], 2);
@@ -127,8 +129,8 @@ fn scripted_flow() {
         "--json",
     ]))
     .unwrap();
-    assert_eq!(next[0]["id"], "3");
-    assert_eq!(next[1]["id"], "4");
+    assert_eq!(next[0]["row"], 1);
+    assert_eq!(next[1]["row"], 3);
     let random = ok(&[
         "project",
         "next",
@@ -144,13 +146,23 @@ fn scripted_flow() {
     let err = fails(&["project", "next", ps, "--strategy", "uncertain"], 2);
     assert!(err.contains("no model predictions"), "{err}");
     fails(&["project", "next", ps, "--strategy", "diverse"], 2);
-    fails(&["project", "next", ps, "--strategy", "bogus"], 2);
+    // A bad choice is a clap usage error: exit 2 (clap prints its own usage text).
+    assert_eq!(
+        studio(&["project", "next", ps, "--strategy", "bogus"])
+            .status
+            .code(),
+        Some(2)
+    );
 
     let out_csv = dir.path().join("labelled.csv");
     ok(&["project", "export", ps, "--out", out_csv.to_str().unwrap()]);
     let s = std::fs::read_to_string(&out_csv).unwrap();
     assert!(
-        s.starts_with("id,text,label,split\n1,great film,positive,"),
+        s.starts_with("id,text,label,split\n2,awful film,negative,"),
+        "{s}"
+    );
+    assert!(
+        s.contains("\n1,\"A moving, beautifully acted film.\",positive,"),
         "{s}"
     );
     let out_jsonl = dir.path().join("labelled.jsonl");

@@ -21,4 +21,7 @@ pub mod project;
 pub mod report;
 pub mod train;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 pub use error::{Result, StudioError};

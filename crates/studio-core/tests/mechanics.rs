@@ -1,15 +1,13 @@
 //! Mechanics of the encoders, training and export, on tiny random models.
 
-mod common;
-
 use candle_core::{DType, Device, Tensor};
-use common::*;
 use studio_core::arch::params::mask_rng;
 use studio_core::arch::{names, Classifier, Family, ForwardCtx, ParamStore, Pooling};
 use studio_core::export::{export, CardInfo};
 use studio_core::infer::Predictor;
 use studio_core::models::ModelFolder;
 use studio_core::progress::{CancelToken, Event, Observer};
+use studio_core::testing::*;
 use studio_core::train::{cross_entropy, train, Mode, Target, TrainOptions};
 use studio_core::StudioError;
 

@@ -44,7 +44,8 @@ enum Verb {
     Label {
         /// The project file.
         project: PathBuf,
-        /// The text: the id column's value if one was imported, else its row number.
+        /// The text: the id column's value if one was imported, else its row number
+        /// (#N always means row number N).
         #[arg(required_unless_present = "stdin")]
         text_id: Option<String>,
         /// The label (one of the label set).

@@ -172,8 +172,3 @@ pub fn run(a: TrainArgs) -> Result<()> {
     println!("exported to {}", out.display());
     Ok(())
 }
-
-#[allow(non_snake_case)]
-fn PROJECT_TRAINING_DATA(_p: &std::path::Path) -> Result<studio_core::data::LabeledData> {
-    anyhow::bail!("training from a project is wired once the project store lands")
-}

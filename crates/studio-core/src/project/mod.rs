@@ -549,9 +549,23 @@ impl Project {
     // ----- texts and labels -----
 
     /// Turns what a person typed into a text's row number: the id column's value where
-    /// an id column was imported, else the 1-based row number in import order.
+    /// an id column was imported, else the 1-based row number in import order. `#N`
+    /// always means row number N (useful when id values look like row numbers).
     pub fn resolve_text_id(&self, given: &str) -> Result<i64> {
         let given_t = given.trim();
+        if let Some(n) = given_t
+            .strip_prefix('#')
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            let exists: Option<i64> = self
+                .conn
+                .prepare_cached("SELECT id FROM texts WHERE id = ?1")?
+                .query_row([n], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = exists {
+                return Ok(id);
+            }
+        }
         let by_ext: Option<i64> = self
             .conn
             .prepare_cached("SELECT id FROM texts WHERE ext_id = ?1")?
@@ -578,13 +592,13 @@ impl Project {
         let hint = match (with_ext, max) {
             (_, None) => "the project has no texts yet; import a file first".to_string(),
             (0, Some(m)) => format!("texts are numbered 1 to {m} in import order"),
-            (_, Some(_)) => {
+            (_, Some(m)) => {
                 let example: String = self.conn.query_row(
                     "SELECT ext_id FROM texts WHERE ext_id IS NOT NULL ORDER BY id LIMIT 1",
                     [],
                     |r| r.get(0),
                 )?;
-                format!("texts are named by the imported id column (e.g. \"{example}\")")
+                format!("texts are named by the imported id column (e.g. \"{example}\"), or by row number as #1 to #{m}")
             }
         };
         Err(StudioError::UnknownText {

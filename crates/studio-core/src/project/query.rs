@@ -169,6 +169,19 @@ LEFT JOIN label_set ls ON ls.id = l.label_id
 LEFT JOIN predictions p ON p.model_version = ?1 AND p.text_id = t.id
 LEFT JOIN label_set pl ON pl.id = p.label_id";
 
+/// The same columns, driven by the labels table (for filters that only match
+/// labelled texts); `CROSS JOIN` keeps SQLite from reordering the loops.
+const ROW_SELECT_BY_LABEL: &str = "SELECT t.id, t.ext_id, t.text, ls.name, t.split, t.source_line, pl.name, p.confidence, p.margin
+FROM labels l
+CROSS JOIN texts t ON t.id = l.text_id
+LEFT JOIN label_set ls ON ls.id = l.label_id
+LEFT JOIN predictions p ON p.model_version = ?1 AND p.text_id = t.id
+LEFT JOIN label_set pl ON pl.id = p.label_id";
+
+fn labelled_only(f: &Filter) -> bool {
+    matches!(f.label, LabelFilter::Is(_) | LabelFilter::Labelled) || f.disagrees_with_model
+}
+
 fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<TextRow> {
     Ok(TextRow {
         id: r.get(0)?,
@@ -255,17 +268,30 @@ impl Project {
         let (mut clause, mut args) = self.where_clause(&q.filter, version)?;
         if let Some(after) = q.after_id {
             args.push(SqlValue::Integer(after));
-            let p = format!("t.id > ?{}", args.len() + 1);
+            let col = if labelled_only(&q.filter) {
+                "l.text_id"
+            } else {
+                "t.id"
+            };
+            let p = format!("{col} > ?{}", args.len() + 1);
             clause = if clause.is_empty() {
                 format!(" WHERE {p}")
             } else {
                 format!("{clause} AND {p}")
             };
         }
-        let sql = format!(
-            "{ROW_SELECT}{clause} ORDER BY t.id LIMIT {} OFFSET {}",
-            q.limit, q.offset
-        );
+        let sql = if labelled_only(&q.filter) {
+            // Walk the labels index (label, text) in text order rather than every text.
+            format!(
+                "{ROW_SELECT_BY_LABEL}{clause} ORDER BY l.text_id LIMIT {} OFFSET {}",
+                q.limit, q.offset
+            )
+        } else {
+            format!(
+                "{ROW_SELECT}{clause} ORDER BY t.id LIMIT {} OFFSET {}",
+                q.limit, q.offset
+            )
+        };
         let mut all = vec![SqlValue::from(version)];
         all.extend(args);
         let mut stmt = self.conn().prepare_cached(&sql)?;

@@ -1,12 +1,14 @@
-//! Tiny random models on disk, in the three families, for fast mechanics tests.
+//! Test support: tiny random models on disk in the three families, and small labelled
+//! sets they can learn. Compiled for this crate's tests and, with the `testing` feature,
+//! for other crates' tests; never part of a release build.
 
-#![allow(dead_code)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
+use crate::arch::{names, Family};
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::path::Path;
-use studio_core::arch::{names, Family};
 
 pub const HIDDEN: usize = 32;
 pub const LAYERS: usize = 2;
@@ -138,7 +140,7 @@ pub fn tiny_model_with(
 }
 
 /// A small labelled set the tiny models can learn: sentiment words decide the label.
-pub fn tiny_data(n_per_class: usize, seed: u64) -> studio_core::data::LabeledData {
+pub fn tiny_data(n_per_class: usize, seed: u64) -> crate::data::LabeledData {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let pos = ["good", "great", "loved", "fun"];
     let neg = ["bad", "awful", "hated", "boring"];
@@ -158,5 +160,5 @@ pub fn tiny_data(n_per_class: usize, seed: u64) -> studio_core::data::LabeledDat
         text.insert(at, words[rng.random_range(0..words.len())]);
         pairs.push((text.join(" "), label));
     }
-    studio_core::data::LabeledData::from_pairs(pairs, None).unwrap()
+    crate::data::LabeledData::from_pairs(pairs, None).unwrap()
 }

@@ -1,0 +1,372 @@
+//! The `studio` binary end to end on tiny models: train → eval → predict, the JSON
+//! contracts, exit codes, and every bad input with its message.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use studio_core::arch::Family;
+use studio_core::testing::{tiny_data, tiny_model, tiny_model_with};
+
+fn studio(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_studio"))
+        .args(args)
+        .env("STUDIO_HOME", home)
+        .env("HF_ENDPOINT", "http://127.0.0.1:9") // never the internet in tests
+        .output()
+        .expect("studio runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_csv(path: &Path, n_per_class: usize) {
+    let d = tiny_data(n_per_class, 4);
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    for (t, l) in d.texts.iter().zip(&d.labels) {
+        w.write_record([t.as_str(), d.label_names[*l].as_str()])
+            .unwrap();
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        tiny_model(&dir.path().join("base"), Family::Bert, 5);
+        write_csv(&dir.path().join("train.csv"), 30);
+        write_csv(&dir.path().join("test.csv"), 10);
+        Self { dir }
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn s(&self, name: &str) -> String {
+        self.p(name).to_string_lossy().into_owned()
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        studio(&self.p("home"), args)
+    }
+    fn train(&self, out: &str, data: &str) -> Output {
+        self.run(&[
+            "train",
+            "--data",
+            &self.s(data),
+            "--model",
+            &self.s("base"),
+            "--mode",
+            "full",
+            "--epochs",
+            "4",
+            "--lr",
+            "1e-3",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            &self.s(out),
+        ])
+    }
+}
+
+#[test]
+fn train_eval_predict_round_trip_with_json_contracts() {
+    let f = Fixture::new();
+    let o = f.train("model", "train.csv");
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "README.md",
+    ] {
+        assert!(f.p("model").join(file).is_file(), "missing {file}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.p("model/config.json")).unwrap()).unwrap();
+    assert_eq!(config["architectures"][0], "BertForSequenceClassification");
+    assert_eq!(config["id2label"]["0"], "negative");
+    assert_eq!(config["label2id"]["positive"], 1);
+
+    let o = f.run(&[
+        "eval",
+        "--model",
+        &f.s("model"),
+        "--data",
+        &f.s("test.csv"),
+        "--json",
+        "--device",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let acc = m["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    assert!(m["macro_f1"].is_number());
+    assert!(m["per_class"]["positive"]["f1"].is_number());
+    assert!(m["per_class"]["negative"]["support"].as_u64().unwrap() == 10);
+    assert_eq!(m["labels"], serde_json::json!(["negative", "positive"]));
+    let total: u64 = m["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 20);
+
+    std::fs::write(f.p("texts.txt"), "i loved it really\nawful boring plot\n").unwrap();
+    let o = f.run(&[
+        "predict",
+        "--model",
+        &f.s("model"),
+        "--json",
+        "--file",
+        &f.s("texts.txt"),
+        "extra text good",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for l in &lines {
+        let p: f64 = l["probs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        assert!((p - 1.0).abs() < 1e-4);
+        assert!(l["label"] == "positive" || l["label"] == "negative");
+        assert!(l["text"].is_string());
+    }
+    // Plain output: label, probability, text.
+    let o = f.run(&["predict", "--model", &f.s("model"), "good film"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .trim_end()
+        .ends_with("\tgood film"));
+}
+
+fn expect_bad_input(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "exit code for: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_and_exit_2() {
+    let f = Fixture::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bad");
+    let fx = |n: &str| fixtures.join(n).to_string_lossy().into_owned();
+    let train = |data: String, model: String| {
+        f.run(&[
+            "train",
+            "--data",
+            &data,
+            "--model",
+            &model,
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            &f.s("never"),
+        ])
+    };
+    expect_bad_input(&train(fx("empty.csv"), f.s("base")), &["empty", "no rows"]);
+    expect_bad_input(&train(fx("header_only.csv"), f.s("base")), &["empty"]);
+    expect_bad_input(
+        &train(fx("no_text_col.csv"), f.s("base")),
+        &["no column named \"text\"", "--text-col"],
+    );
+    expect_bad_input(
+        &train(fx("no_label_col.csv"), f.s("base")),
+        &["no column named \"label\"", "--label-col", "sentiment_x"],
+    );
+    expect_bad_input(
+        &train(fx("one_class.csv"), f.s("base")),
+        &["only one label", "positive", "at least two"],
+    );
+    // Unknown model folder, and a folder that is not a model.
+    expect_bad_input(
+        &train(f.s("train.csv"), f.s("no/such/folder")),
+        &["no such folder"],
+    );
+    std::fs::create_dir_all(f.p("notamodel")).unwrap();
+    std::fs::write(f.p("notamodel/readme.txt"), "hello").unwrap();
+    expect_bad_input(
+        &train(f.s("train.csv"), f.s("notamodel")),
+        &["not a model we can load", "no config.json", "Supported"],
+    );
+    expect_bad_input(
+        &train(f.s("train.csv"), "gpt-17".into()),
+        &["unknown model", "studio models list"],
+    );
+    // A folder of an unsupported architecture.
+    tiny_model(&f.p("llama"), Family::Bert, 1);
+    std::fs::write(f.p("llama/config.json"), r#"{"model_type": "llama"}"#).unwrap();
+    expect_bad_input(
+        &train(f.s("train.csv"), f.s("llama")),
+        &["\"llama\" model", "BERT, DistilBERT or XLM-RoBERTa"],
+    );
+    // A tokenizer that does not match the model: more tokens than embedding rows.
+    tiny_model(&f.p("mismatch"), Family::Bert, 1);
+    let mut vocab = std::fs::read_to_string(f.p("mismatch/vocab.txt")).unwrap();
+    for i in 0..500 {
+        vocab.push_str(&format!("\nextra{i}"));
+    }
+    std::fs::write(f.p("mismatch/vocab.txt"), vocab).unwrap();
+    expect_bad_input(
+        &train(f.s("train.csv"), f.s("mismatch")),
+        &["tokenizer", "does not match", "embedding table"],
+    );
+    // Nothing was written for any of them.
+    assert!(!f.p("never").exists());
+    // Unknown file format, and a malformed row.
+    std::fs::write(f.p("data.xyz"), "text,label\n").unwrap();
+    expect_bad_input(
+        &train(f.s("data.xyz"), f.s("base")),
+        &[".csv, .tsv, .jsonl"],
+    );
+    std::fs::write(
+        f.p("ragged.csv"),
+        "text,label\ngood,positive\nbad,negative,extra\n",
+    )
+    .unwrap();
+    expect_bad_input(
+        &train(f.s("ragged.csv"), f.s("base")),
+        &["line 3", "fields"],
+    );
+    // eval with labels the model does not know; predict with a base model.
+    let o = f.train("model", "train.csv");
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(f.p("other.csv"), "text,label\ngood,neutral\n").unwrap();
+    let o = f.run(&[
+        "eval",
+        "--model",
+        &f.s("model"),
+        "--data",
+        &f.s("other.csv"),
+    ]);
+    expect_bad_input(&o, &["\"neutral\"", "not one the model knows"]);
+    let o = f.run(&["predict", "--model", &f.s("base"), "good"]);
+    expect_bad_input(&o, &["without a trained classifier", "studio train"]);
+    // Bad usage.
+    let o = f.run(&["train", "--model", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_failed_run_leaves_an_earlier_export_untouched() {
+    let f = Fixture::new();
+    let o = f.train("model", "train.csv");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = std::fs::read(f.p("model/model.safetensors")).unwrap();
+    // A diverging run (NaN weights) into the same folder fails with advice.
+    tiny_model_with(&f.p("nan"), Family::Bert, 5, |t| {
+        let w = t.get("embeddings.LayerNorm.bias").unwrap();
+        let mut v = w.to_vec1::<f32>().unwrap();
+        v[1] = f32::INFINITY;
+        t.insert(
+            "embeddings.LayerNorm.bias".into(),
+            candle_core::Tensor::from_vec(v, w.dims(), &candle_core::Device::Cpu).unwrap(),
+        );
+    });
+    let o = f.run(&[
+        "train",
+        "--data",
+        &f.s("train.csv"),
+        "--model",
+        &f.s("nan"),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        &f.s("model"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("diverged") && stderr(&o).contains("lower learning rate"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(f.p("model/model.safetensors")).unwrap(),
+        before
+    );
+    // No temporary folders left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn models_list_json_and_import() {
+    let f = Fixture::new();
+    let o = f.run(&["models", "list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = v["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"all-minilm-l6-v2")
+            && ids.contains(&"multilingual-e5-small")
+            && ids.contains(&"distilbert-base-uncased")
+    );
+    let o = f.run(&["models", "import", &f.s("base"), "--name", "tiny"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(f.p("home/models/tiny/config.json").is_file());
+    // Importing again under the same name refuses and keeps the first.
+    let o = f.run(&["models", "import", &f.s("base"), "--name", "tiny"]);
+    expect_bad_input(&o, &["already in the store"]);
+    // The imported model trains by name.
+    let o = f.run(&[
+        "train",
+        "--data",
+        &f.s("train.csv"),
+        "--model",
+        "tiny",
+        "--mode",
+        "head",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        &f.s("m"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A catalog model that is not downloaded says how to get it.
+    let o = f.run(&[
+        "train",
+        "--data",
+        &f.s("train.csv"),
+        "--model",
+        "multilingual-e5-small",
+        "--quiet",
+        "--out",
+        &f.s("m2"),
+    ]);
+    expect_bad_input(
+        &o,
+        &["not downloaded", "studio models pull multilingual-e5-small"],
+    );
+}

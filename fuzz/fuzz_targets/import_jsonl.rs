@@ -1,0 +1,7 @@
+#![no_main]
+//! Fuzzes the jsonl importer.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    studio_fuzz::run("fuzz.jsonl", data);
+});
