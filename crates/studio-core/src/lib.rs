@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod active;
 pub mod arch;
 pub mod data;
 pub mod device;

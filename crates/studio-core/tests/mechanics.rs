@@ -300,6 +300,7 @@ fn quick_opts(mode: Mode, pooling: Pooling) -> TrainOptions {
         pooling: Some(pooling),
         epochs: Some(if mode == Mode::Head { 20 } else { 3 }),
         lr: Some(if mode == Mode::Head { 1e-2 } else { 1e-3 }),
+        pair_iterations: 2,
         batch_size: Some(8),
         ..TrainOptions::default()
     }
@@ -315,6 +316,7 @@ fn export_then_reload_gives_the_same_logits_in_every_family_mode_and_pooling() {
             (Mode::Full, Pooling::Mean),
             (Mode::Lora, Pooling::Cls),
             (Mode::Head, Pooling::Mean),
+            (Mode::Fewshot, Pooling::Mean),
         ] {
             let base = tempfile::tempdir().unwrap();
             tiny_model(base.path(), family, 3);
@@ -518,4 +520,40 @@ fn progress_reports_steps_epochs_and_eta() {
     assert_eq!(epochs, m.history.len());
     assert!(m.history.iter().any(|h| h.best));
     let _ = DType::F32;
+}
+
+#[test]
+fn presets_choose_few_shot_when_labels_are_few_and_say_why() {
+    use studio_core::train::{make_plan, Preset};
+    let opts = TrainOptions::default();
+    let few = make_plan(&opts, Pooling::Mean, 100, 50, "cpu").unwrap();
+    assert_eq!(few.mode, Mode::Fewshot);
+    assert!(few.why.contains("few labels"), "{}", few.why);
+    let many = make_plan(&opts, Pooling::Mean, 5000, 2000, "cpu").unwrap();
+    assert_eq!(many.mode, Mode::Full);
+    let quick = make_plan(&TrainOptions { preset: Preset::Quick, ..opts.clone() }, Pooling::Mean, 100, 50, "cpu").unwrap();
+    assert_eq!(quick.mode, Mode::Head);
+    // An explicit mode wins.
+    let lora = make_plan(&TrainOptions { mode: Some(Mode::Lora), ..opts.clone() }, Pooling::Cls, 100, 50, "cpu").unwrap();
+    assert_eq!(lora.mode, Mode::Lora);
+    // Few-shot needs mean pooling.
+    assert!(make_plan(&TrainOptions { mode: Some(Mode::Fewshot), pooling: Some(Pooling::Cls), ..opts }, Pooling::Cls, 100, 50, "cpu").is_err());
+}
+
+#[test]
+fn few_shot_tunes_the_encoder_before_the_head() {
+    let data = tiny_data(12, 3);
+    let base = tempfile::tempdir().unwrap();
+    tiny_model(base.path(), Family::Bert, 3);
+    let folder = ModelFolder::open(base.path()).unwrap();
+    let dev = cpu();
+    let opts = TrainOptions { pair_iterations: 3, ..quick_opts(Mode::Fewshot, Pooling::Mean) };
+    let m = train(&folder, &data, &opts, target(&dev), &mut Vec::<Event>::new(), &CancelToken::new()).unwrap();
+    // Pairs: about 2 x 3 rounds x the training examples, 8 per step.
+    assert!(!m.body_losses.is_empty());
+    let before = folder.load_tensors(&dev).unwrap();
+    let after = m.store.tensors();
+    let q = "bert.encoder.layer.0.attention.self.query.weight";
+    let moved = (&before[q] - &after[q]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    assert!(moved > 0.0, "the contrastive phase did not change the encoder");
 }

@@ -30,7 +30,8 @@ pub struct TrainArgs {
     /// Base model: a catalog id, a model in the store, or a folder.
     #[arg(long, default_value = "all-minilm-l6-v2")]
     model: String,
-    /// What to train: full (every weight), lora (adapters), head (classifier only).
+    /// What to train: full (every weight), lora (adapters), head (classifier only),
+    /// fewshot (contrastive pairs, then the classifier; chosen by the presets when labels are few).
     #[arg(long)]
     mode: Option<Mode>,
     /// quick, balanced or best.
@@ -92,7 +93,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             path.display().to_string(),
         ),
         (None, Some(p)) => (
-            PROJECT_TRAINING_DATA(p)?,
+            studio_core::project::Project::open(p)?.training_data()?,
             format!("project {}", p.display()),
         ),
         (None, None) => unreachable!("clap requires --data or --project"),

@@ -8,6 +8,7 @@
 //! the loss; a NaN or infinite loss stops the run with advice.
 
 pub mod batches;
+pub mod fewshot;
 pub mod optim;
 pub mod plan;
 
@@ -44,6 +45,8 @@ pub struct TrainedModel {
     pub history: Vec<EpochInfo>,
     /// Loss of every step, in order.
     pub step_losses: Vec<f32>,
+    /// Few-shot mode: loss of every contrastive step, in order.
+    pub body_losses: Vec<f32>,
     /// Validation metrics of the kept (best) weights.
     pub validation: Metrics,
     /// Examples trained on.
@@ -103,7 +106,20 @@ pub fn train(
             ),
         });
     }
-    let plan = make_plan(opts, base.natural_pooling, split.train.len(), target.kind)?;
+    let train_counts = data.subset(&split.train).counts();
+    let min_per_class = train_counts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0)
+        .min()
+        .unwrap_or(0);
+    let plan = make_plan(
+        opts,
+        base.natural_pooling,
+        split.train.len(),
+        min_per_class,
+        target.kind,
+    )?;
     observer.on_event(&Event::Note {
         message: format!(
             "{}; mode {:?}, {} epochs max, lr {:e}, batch {}, {:?} pooling; {} texts for training, {} for validation",
@@ -146,6 +162,10 @@ pub fn train(
             .iter()
             .any(|b| name.starts_with(&format!("{b}.")))
     };
+    let mut shuffle_rng = rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(1));
+    let mut mask_rng = crate::arch::params::mask_rng(plan.seed.wrapping_add(2));
+    let lora_scale = plan.lora_alpha / plan.lora_rank.max(1) as f64;
+    let mut body_losses = Vec::new();
     match plan.mode {
         Mode::Full => store.set_trainable(|_| true),
         Mode::Head => store.set_trainable(is_head),
@@ -153,13 +173,30 @@ pub fn train(
             add_lora(&mut store, &cfg, plan.lora_rank, plan.seed)?;
             store.set_trainable(|n| is_head(n) || n.contains(".lora_"));
         }
+        Mode::Fewshot => {
+            store.set_trainable(|n| !is_head(n));
+            let body = Classifier::load(&store, &cfg, plan.pooling, lora_scale)?;
+            body_losses = fewshot::train_body(
+                fewshot::Contrastive {
+                    model: &body,
+                    body_vars: store.trainable(),
+                    tokenizer: &tokenizer,
+                    seqs: &seqs,
+                    labels: &data.labels,
+                    train: &split.train,
+                    plan: &plan,
+                    device,
+                },
+                &mut shuffle_rng,
+                &mut mask_rng,
+                observer,
+                cancel,
+            )?;
+            store.set_trainable(is_head);
+        }
     }
-    let model = Classifier::load(
-        &store,
-        &cfg,
-        plan.pooling,
-        plan.lora_alpha / plan.lora_rank.max(1) as f64,
-    )?;
+    // Built after the trainable flags are final: frozen weights enter it detached.
+    let model = Classifier::load(&store, &cfg, plan.pooling, lora_scale)?;
     let trainable = store.trainable();
     let vars: Vec<Var> = trainable.iter().map(|(_, v)| v.clone()).collect();
     let mut opt = optim::AdamW::new(trainable, plan.weight_decay)?;
@@ -182,8 +219,8 @@ pub fn train(
         None
     };
 
-    // Head mode: encode every text once.
-    let features = if plan.mode == Mode::Head {
+    // Head and few-shot modes: encode every text once.
+    let features = if matches!(plan.mode, Mode::Head | Mode::Fewshot) {
         observer.on_event(&Event::Phase {
             name: "embed".into(),
             total: Some(seqs.len() as u64),
@@ -224,8 +261,6 @@ pub fn train(
     let steps_per_epoch = split.train.len().div_ceil(plan.batch_size);
     let total_steps = steps_per_epoch * plan.epochs;
     let warmup = (total_steps as f64 * plan.warmup_ratio).round() as usize;
-    let mut shuffle_rng = rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(1));
-    let mut mask_rng = crate::arch::params::mask_rng(plan.seed.wrapping_add(2));
     let val_truth: Vec<usize> = split.validation.iter().map(|&i| data.labels[i]).collect();
 
     observer.on_event(&Event::Phase {
@@ -390,6 +425,7 @@ pub fn train(
         tokenizer,
         history,
         step_losses,
+        body_losses,
         validation,
         train_size: split.train.len(),
         validation_size: split.validation.len(),

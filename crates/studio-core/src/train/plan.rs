@@ -15,6 +15,9 @@ pub enum Mode {
     Lora,
     /// The head only, on frozen features computed once.
     Head,
+    /// Contrastive fine-tuning of the encoder on pairs of labelled texts, then the head
+    /// (the SetFit recipe): the most from few labels.
+    Fewshot,
 }
 
 impl FromStr for Mode {
@@ -24,8 +27,9 @@ impl FromStr for Mode {
             "full" => Ok(Self::Full),
             "lora" => Ok(Self::Lora),
             "head" => Ok(Self::Head),
+            "fewshot" | "few-shot" | "setfit" => Ok(Self::Fewshot),
             _ => Err(StudioError::InvalidSetting(format!(
-                "unknown mode \"{s}\"; use full, lora or head"
+                "unknown mode \"{s}\"; use full, lora, head or fewshot"
             ))),
         }
     }
@@ -57,6 +61,10 @@ impl FromStr for Preset {
         }
     }
 }
+
+/// At or below this many examples of the rarest label, the balanced and best presets
+/// choose few-shot training.
+pub const FEW_LABELS: usize = 64;
 
 /// What the user asked for; `None` means "let the preset choose".
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +104,12 @@ pub struct TrainOptions {
     /// Head mode: L2 penalty strength on the head's weights, as `1/C` of a logistic
     /// regression on unit-length features (`None`: 1.0).
     pub head_l2: Option<f64>,
+    /// Few-shot mode: learning rate of the contrastive phase.
+    pub body_lr: Option<f64>,
+    /// Few-shot mode: rounds of pair sampling (pairs ≈ 2 × rounds × examples).
+    pub pair_iterations: usize,
+    /// Few-shot mode: at most this many pairs.
+    pub max_pairs: usize,
 }
 
 impl Default for TrainOptions {
@@ -118,6 +132,9 @@ impl Default for TrainOptions {
             warmup_ratio: 0.1,
             max_grad_norm: 1.0,
             head_l2: None,
+            body_lr: None,
+            pair_iterations: 20,
+            max_pairs: 3000,
         }
     }
 }
@@ -159,6 +176,12 @@ pub struct Plan {
     pub max_grad_norm: f64,
     /// Head mode: L2 penalty (1/C); 0 elsewhere.
     pub head_l2: f64,
+    /// Few-shot: contrastive-phase learning rate.
+    pub body_lr: f64,
+    /// Few-shot: pair-sampling rounds.
+    pub pair_iterations: usize,
+    /// Few-shot: pair cap.
+    pub max_pairs: usize,
     /// One sentence on why these settings, for the user.
     pub why: String,
 }
@@ -169,11 +192,19 @@ pub fn make_plan(
     opts: &TrainOptions,
     natural_pooling: Pooling,
     n_train: usize,
+    min_per_class: usize,
     device_kind: &str,
 ) -> Result<Plan> {
     let gpu = device_kind != "cpu";
+    let few = min_per_class <= FEW_LABELS;
     let (mode, why) = match (opts.mode, opts.preset) {
         (Some(m), _) => (m, format!("{m:?} mode, as asked").to_lowercase()),
+        (None, Preset::Balanced | Preset::Best) if few => (
+            Mode::Fewshot,
+            format!(
+                "few labels ({min_per_class} for the rarest label): few-shot training (contrastive pairs, then a classifier) gets more from them than plain fine-tuning"
+            ),
+        ),
         (None, Preset::Quick) => (
             Mode::Head,
             "quick: trains a small classifier on frozen features, seconds to a minute on any machine".to_string(),
@@ -201,7 +232,7 @@ pub fn make_plan(
     let steps_per_epoch = n_train.div_ceil(batch_size).max(1);
     // Aim at a number of optimizer steps, then bound the epochs.
     let (target_steps, min_e, max_e): (usize, usize, usize) = match (mode, opts.preset) {
-        (Mode::Head, _) => (1500, 10, 300),
+        (Mode::Head | Mode::Fewshot, _) => (1500, 10, 300),
         (_, Preset::Best) => (600, 3, 20),
         (_, Preset::Quick) => (150, 1, 10),
         (_, Preset::Balanced) => (300, 2, 15),
@@ -217,7 +248,7 @@ pub fn make_plan(
     let lr = opts.lr.unwrap_or(match mode {
         Mode::Full => 5e-5,
         Mode::Lora => 5e-4,
-        Mode::Head => 3e-3,
+        Mode::Head | Mode::Fewshot => 3e-3,
     });
     if !(lr > 0.0 && lr < 1.0) {
         return Err(StudioError::InvalidSetting(format!(
@@ -225,7 +256,7 @@ pub fn make_plan(
         )));
     }
     let patience = opts.patience.unwrap_or(match (mode, opts.preset) {
-        (Mode::Head, _) => 20,
+        (Mode::Head | Mode::Fewshot, _) => 20,
         (_, Preset::Best) => 3,
         _ => 2,
     });
@@ -246,7 +277,16 @@ pub fn make_plan(
         lr,
         batch_size,
         max_len,
-        pooling: opts.pooling.unwrap_or(natural_pooling),
+        pooling: if mode == Mode::Fewshot {
+            if opts.pooling == Some(Pooling::Cls) {
+                return Err(StudioError::InvalidSetting(
+                    "few-shot training compares mean-pooled sentence vectors; drop --pooling cls or pick another mode".into(),
+                ));
+            }
+            Pooling::Mean
+        } else {
+            opts.pooling.unwrap_or(natural_pooling)
+        },
         patience,
         seed: opts.seed,
         val_fraction: opts.val_fraction,
@@ -256,11 +296,14 @@ pub fn make_plan(
         weight_decay: opts.weight_decay,
         warmup_ratio: opts.warmup_ratio,
         max_grad_norm: opts.max_grad_norm,
-        head_l2: if mode == Mode::Head {
+        head_l2: if matches!(mode, Mode::Head | Mode::Fewshot) {
             opts.head_l2.unwrap_or(1.0)
         } else {
             0.0
         },
+        body_lr: opts.body_lr.unwrap_or(2e-5),
+        pair_iterations: opts.pair_iterations,
+        max_pairs: opts.max_pairs,
         why,
     })
 }
