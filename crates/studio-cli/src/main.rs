@@ -29,6 +29,8 @@ enum Command {
     Predict(cmd::predict::PredictArgs),
     /// Label texts in a project file.
     Project(cmd::project::ProjectArgs),
+    /// Learning curves and the active-learning simulation.
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Project(a) => cmd::project::run(a),
+        Command::Report(a) => cmd::report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

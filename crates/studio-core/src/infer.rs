@@ -191,3 +191,56 @@ pub fn argmax(v: &[f32]) -> usize {
         })
         .0
 }
+
+/// Sentence vectors from a base model: the normalised mean of its token vectors (the
+/// features the head and few-shot modes train on). Used for diversity sampling and for
+/// the labelling loop's fast classifier.
+pub struct SentenceEmbedder {
+    model: Classifier,
+    tokenizer: TextTokenizer,
+    device: Device,
+}
+
+impl SentenceEmbedder {
+    /// Loads the encoder of `folder` (any supported base or fine-tuned model).
+    pub fn load(folder: &ModelFolder, device: &Device, max_len: usize) -> Result<Self> {
+        let mut store = ParamStore::from_tensors(folder.load_tensors(device)?, device)?;
+        Classifier::add_missing_head(&mut store, &folder.config, Pooling::Mean, 2, 0)?;
+        let model = Classifier::load(&store, &folder.config, Pooling::Mean, 1.0)?;
+        Ok(Self {
+            model,
+            tokenizer: folder.tokenizer(max_len)?,
+            device: device.clone(),
+        })
+    }
+
+    /// One vector per text, `[n, hidden]`.
+    pub fn embed_tensor(
+        &self,
+        texts: &[String],
+        cancel: &CancelToken,
+        on_progress: impl FnMut(usize),
+    ) -> Result<Tensor> {
+        let seqs = self.tokenizer.encode_all(texts)?;
+        features_for(
+            &self.model,
+            &self.tokenizer,
+            &seqs,
+            &self.device,
+            32,
+            cancel,
+            on_progress,
+        )
+    }
+
+    /// One vector per text, as rows.
+    pub fn embed_rows(&self, texts: &[String], cancel: &CancelToken) -> Result<Vec<Vec<f32>>> {
+        Ok(self.embed_tensor(texts, cancel, |_| {})?.to_vec2::<f32>()?)
+    }
+}
+
+impl crate::project::Embedder for SentenceEmbedder {
+    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        self.embed_rows(texts, &CancelToken::new())
+    }
+}

@@ -52,9 +52,9 @@ fn serve(root: PathBuf, log: Arc<Mutex<Vec<String>>>) -> String {
                 let end = end.min(size - 1);
                 let part = &body[start..=end];
                 let head = format!(
-                    "HTTP/1.1 206 Partial Content\r\ncontent-length: {}\r\ncontent-range: bytes {start}-{end}/{size}\r\netag: \"{}\"\r\nx-repo-commit: 0123456789abcdef0123456789abcdef01234567\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 206 Partial Content\r\ncontent-length: {}\r\ncontent-range: bytes {start}-{end}/{size}\r\netag: \"{:x}\"\r\nx-repo-commit: 0123456789abcdef0123456789abcdef01234567\r\nconnection: close\r\n\r\n",
                     part.len(),
-                    format!("{:x}", size * 31 + file.len())
+                    size * 31 + file.len()
                 );
                 let _ = stream.write_all(head.as_bytes());
                 let _ = stream.write_all(part);

@@ -531,13 +531,44 @@ fn presets_choose_few_shot_when_labels_are_few_and_say_why() {
     assert!(few.why.contains("few labels"), "{}", few.why);
     let many = make_plan(&opts, Pooling::Mean, 5000, 2000, "cpu").unwrap();
     assert_eq!(many.mode, Mode::Full);
-    let quick = make_plan(&TrainOptions { preset: Preset::Quick, ..opts.clone() }, Pooling::Mean, 100, 50, "cpu").unwrap();
+    let quick = make_plan(
+        &TrainOptions {
+            preset: Preset::Quick,
+            ..opts.clone()
+        },
+        Pooling::Mean,
+        100,
+        50,
+        "cpu",
+    )
+    .unwrap();
     assert_eq!(quick.mode, Mode::Head);
     // An explicit mode wins.
-    let lora = make_plan(&TrainOptions { mode: Some(Mode::Lora), ..opts.clone() }, Pooling::Cls, 100, 50, "cpu").unwrap();
+    let lora = make_plan(
+        &TrainOptions {
+            mode: Some(Mode::Lora),
+            ..opts.clone()
+        },
+        Pooling::Cls,
+        100,
+        50,
+        "cpu",
+    )
+    .unwrap();
     assert_eq!(lora.mode, Mode::Lora);
     // Few-shot needs mean pooling.
-    assert!(make_plan(&TrainOptions { mode: Some(Mode::Fewshot), pooling: Some(Pooling::Cls), ..opts }, Pooling::Cls, 100, 50, "cpu").is_err());
+    assert!(make_plan(
+        &TrainOptions {
+            mode: Some(Mode::Fewshot),
+            pooling: Some(Pooling::Cls),
+            ..opts
+        },
+        Pooling::Cls,
+        100,
+        50,
+        "cpu"
+    )
+    .is_err());
 }
 
 #[test]
@@ -547,13 +578,34 @@ fn few_shot_tunes_the_encoder_before_the_head() {
     tiny_model(base.path(), Family::Bert, 3);
     let folder = ModelFolder::open(base.path()).unwrap();
     let dev = cpu();
-    let opts = TrainOptions { pair_iterations: 3, ..quick_opts(Mode::Fewshot, Pooling::Mean) };
-    let m = train(&folder, &data, &opts, target(&dev), &mut Vec::<Event>::new(), &CancelToken::new()).unwrap();
+    let opts = TrainOptions {
+        pair_iterations: 3,
+        ..quick_opts(Mode::Fewshot, Pooling::Mean)
+    };
+    let m = train(
+        &folder,
+        &data,
+        &opts,
+        target(&dev),
+        &mut Vec::<Event>::new(),
+        &CancelToken::new(),
+    )
+    .unwrap();
     // Pairs: about 2 x 3 rounds x the training examples, 8 per step.
     assert!(!m.body_losses.is_empty());
     let before = folder.load_tensors(&dev).unwrap();
     let after = m.store.tensors();
     let q = "bert.encoder.layer.0.attention.self.query.weight";
-    let moved = (&before[q] - &after[q]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-    assert!(moved > 0.0, "the contrastive phase did not change the encoder");
+    let moved = (&before[q] - &after[q])
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(
+        moved > 0.0,
+        "the contrastive phase did not change the encoder"
+    );
 }

@@ -4,6 +4,7 @@ pub mod eval;
 pub mod models;
 pub mod predict;
 pub mod project;
+pub mod report;
 pub mod train;
 
 use std::path::PathBuf;

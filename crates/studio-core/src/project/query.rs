@@ -547,7 +547,7 @@ impl Project {
         let csv_err = |e: csv::Error| StudioError::io(&tmp, std::io::Error::other(e));
         let file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
         enum Out {
-            Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
+            Csv(Box<csv::Writer<std::io::BufWriter<std::fs::File>>>),
             Jsonl(std::io::BufWriter<std::fs::File>),
         }
         let mut w = if jsonl {
@@ -556,7 +556,7 @@ impl Project {
             let mut c = csv::Writer::from_writer(file);
             c.write_record(["id", "text", "label", "split"])
                 .map_err(csv_err)?;
-            Out::Csv(c)
+            Out::Csv(Box::new(c))
         };
         let mut stmt = self.conn().prepare(
             "SELECT t.id, t.ext_id, t.text, ls.name, t.split FROM texts t
@@ -586,7 +586,7 @@ impl Project {
             n += 1;
         }
         let mut file = match w {
-            Out::Csv(c) => c
+            Out::Csv(c) => (*c)
                 .into_inner()
                 .map_err(|e| io(std::io::Error::other(e.to_string())))?,
             Out::Jsonl(f) => f,

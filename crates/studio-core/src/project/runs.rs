@@ -37,6 +37,19 @@ pub struct Run {
     pub record: RunRecord,
 }
 
+/// A `runs` row as stored: id, started, finished, model, status, then JSON texts.
+type RawRun = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 fn json_text(v: &impl Serialize) -> Result<String> {
     serde_json::to_string(v)
         .map_err(|e| StudioError::InvalidSetting(format!("cannot store run data as JSON: {e}")))
@@ -99,17 +112,7 @@ impl Project {
             "SELECT id, started_at, finished_at, model, status, settings, epochs, metrics, export_path
              FROM runs ORDER BY id",
         )?;
-        let raw: Vec<(
-            i64,
-            i64,
-            Option<i64>,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        )> = stmt
+        let raw: Vec<RawRun> = stmt
             .query_map([], |r| {
                 Ok((
                     r.get(0)?,

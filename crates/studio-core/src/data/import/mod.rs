@@ -656,7 +656,7 @@ impl Progress<'_> {
     /// Call once per row; `done` is bytes read so far.
     pub fn tick(&mut self, done: impl FnOnce() -> u64) -> Result<()> {
         self.rows += 1;
-        if self.rows % 1024 == 0 {
+        if self.rows.is_multiple_of(1024) {
             self.cancel.check()?;
             if self.report && self.last.elapsed() >= Duration::from_millis(100) {
                 self.last = Instant::now();

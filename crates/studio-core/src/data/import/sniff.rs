@@ -168,7 +168,7 @@ pub(crate) fn has_header(rows: &[Vec<String>]) -> bool {
         // A lone short row of distinct names with no spaces reads as a header.
         return names.iter().all(|n| !n.contains(' ')) && names.len() > 1;
     }
-    for col in 0..first.len() {
+    for (col, name) in names.iter().enumerate() {
         let values: Vec<&str> = rest
             .iter()
             .filter_map(|r| r.get(col).map(|s| s.trim()))
@@ -185,7 +185,7 @@ pub(crate) fn has_header(rows: &[Vec<String>]) -> bool {
         let mut lens: Vec<usize> = values.iter().map(|v| v.chars().count()).collect();
         lens.sort_unstable();
         let median = lens[lens.len() / 2];
-        if median >= 20 && names[col].chars().count() * 3 <= median && !names[col].contains(' ') {
+        if median >= 20 && name.chars().count() * 3 <= median && !name.contains(' ') {
             return true;
         }
     }

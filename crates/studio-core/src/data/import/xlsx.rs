@@ -90,13 +90,14 @@ fn rows_of<RS: Read + Seek>(
     Ok(name)
 }
 
+/// Receives (0-based row index, values, last row index of the sheet).
+type RowFn<'f> = dyn FnMut(u32, Vec<String>, u32) -> Result<ControlFlow<()>> + 'f;
+/// Reads the sheet, calling a [`RowFn`]; returns the sheet's name.
+type ReadFn<'f> = dyn FnMut(&mut RowFn<'_>) -> Result<String> + 'f;
+
 fn with_reader<T>(
     input: &Input<'_>,
-    go: &mut dyn FnMut(
-        &mut dyn FnMut(
-            &mut dyn FnMut(u32, Vec<String>, u32) -> Result<ControlFlow<()>>,
-        ) -> Result<String>,
-    ) -> Result<T>,
+    go: &mut dyn FnMut(&mut ReadFn<'_>) -> Result<T>,
     sheet: Option<&str>,
 ) -> Result<T> {
     match input {
