@@ -152,6 +152,17 @@ impl LinearProbe {
         l2: f64,
         iterations: usize,
     ) -> Result<Self> {
+        Ok(Self::fit_traced(x, y, n_classes, l2, iterations)?.0)
+    }
+
+    /// Like [`LinearProbe::fit`], also returning the loss of every iteration.
+    pub fn fit_traced(
+        x: &Tensor,
+        y: &[usize],
+        n_classes: usize,
+        l2: f64,
+        iterations: usize,
+    ) -> Result<(Self, Vec<f32>)> {
         let (n, d) = x.dims2()?;
         if n == 0 || n_classes < 2 {
             return Err(StudioError::TooFewExamples {
@@ -171,20 +182,25 @@ impl LinearProbe {
             ],
             0.0,
         )?;
+        let mut trace = Vec::with_capacity(iterations);
         for it in 0..iterations {
             let logits = x
                 .matmul(&w.as_tensor().t()?)?
                 .broadcast_add(b.as_tensor())?;
             let ce = crate::train::cross_entropy(&logits, &targets, None)?;
             let loss = (ce + (w.as_tensor().sqr()?.sum_all()? * (0.5 * coef))?)?;
+            trace.push(loss.to_scalar::<f32>()?);
             let grads = loss.backward()?;
             let lr = 0.05 * (1.0 - it as f64 / iterations as f64) + 1e-3;
             opt.step(&grads, lr)?;
         }
-        Ok(Self {
-            w: w.as_tensor().detach(),
-            b: b.as_tensor().detach(),
-        })
+        Ok((
+            Self {
+                w: w.as_tensor().detach(),
+                b: b.as_tensor().detach(),
+            },
+            trace,
+        ))
     }
 
     /// Class probabilities for `x [n, d]`, one row per input.

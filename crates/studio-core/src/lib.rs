@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod active;
+pub mod active_loop;
 pub mod arch;
 pub mod data;
 pub mod device;

@@ -101,6 +101,14 @@ enum Verb {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// For uncertain/diverse: the model whose sentence vectors the suggestion
+        /// classifier uses.
+        #[arg(long, default_value = "all-minilm-l6-v2")]
+        model: String,
+        /// For uncertain/diverse: retrain the suggestion classifier once this many new
+        /// labels have arrived since the last time.
+        #[arg(long, default_value_t = 10)]
+        every: usize,
     },
     /// List texts, filtered.
     List(ListArgs),
@@ -252,8 +260,46 @@ pub fn run(args: ProjectArgs) -> Result<()> {
             n,
             seed,
             json,
+            model,
+            every,
         } => {
             let p = Project::open(&project)?;
+            let needs_model = matches!(strategy, StrategyArg::Uncertain | StrategyArg::Diverse);
+            if needs_model && studio_core::active_loop::needs_refresh(&p, every)? {
+                let (store, catalog) = super::store_and_catalog();
+                let folder = store.resolve(&model, &catalog)?;
+                let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
+                let embedder =
+                    studio_core::infer::SentenceEmbedder::load(&folder, &dev.device, 128)?;
+                let mut cache = studio_core::active_loop::VectorCache::default();
+                let r = studio_core::active_loop::refresh(
+                    &p,
+                    &embedder,
+                    &mut cache,
+                    20_000,
+                    &mut studio_core::progress::Silent,
+                    &studio_core::progress::CancelToken::new(),
+                )?;
+                eprintln!(
+                    "retrained the suggestion model on {} labels and predicted {} texts ({:.1} s)",
+                    r.labelled, r.predicted, r.seconds
+                );
+                if matches!(strategy, StrategyArg::Diverse) {
+                    let mut embedder = embedder;
+                    let rows = p.next_diverse(n, &mut embedder)?;
+                    print_rows(&rows, json);
+                    return Ok(());
+                }
+            } else if matches!(strategy, StrategyArg::Diverse) {
+                let (store, catalog) = super::store_and_catalog();
+                let folder = store.resolve(&model, &catalog)?;
+                let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
+                let mut embedder =
+                    studio_core::infer::SentenceEmbedder::load(&folder, &dev.device, 128)?;
+                let rows = p.next_diverse(n, &mut embedder)?;
+                print_rows(&rows, json);
+                return Ok(());
+            }
             let strategy = match strategy {
                 StrategyArg::Order => Strategy::Order,
                 StrategyArg::Random => Strategy::Random {

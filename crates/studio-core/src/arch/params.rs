@@ -94,6 +94,16 @@ impl ParamStore {
         )
     }
 
+    /// Overwrites the value of an existing weight `name` (same shape).
+    pub fn set(&self, name: &str, value: &Tensor) -> Result<()> {
+        let e = self.entries.get(name).ok_or_else(|| {
+            StudioError::InvalidSetting(format!("the model has no weight named {name}"))
+        })?;
+        e.var
+            .set(&value.to_device(&self.device)?.to_dtype(DType::F32)?)?;
+        Ok(())
+    }
+
     /// Whether `name` is present.
     pub fn contains(&self, name: &str) -> bool {
         self.entries.contains_key(name)

@@ -24,7 +24,7 @@ pub fn stratified_split(labels: &[usize], n_classes: usize, fraction: f64, seed:
     for class in 0..n_classes {
         let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
         idx.shuffle(&mut rng);
-        let n_val = if idx.len() >= 2 {
+        let n_val = if idx.len() >= 2 && fraction > 0.0 {
             ((idx.len() as f64 * fraction).round() as usize).clamp(1, idx.len() - 1)
         } else {
             0

@@ -97,8 +97,24 @@ pub fn train(
     let device = target.device;
     data.require_two_classes()?;
     let n_labels = data.label_names.len();
-    let split = stratified_split(&data.labels, n_labels, opts.val_fraction, opts.seed);
-    if split.validation.is_empty() {
+    // With mean pooling, head and few-shot modes fit the classifier to convergence (no
+    // early stopping), so with very few labels nothing is held out: every label trains.
+    let min_all = data
+        .counts()
+        .into_iter()
+        .filter(|&c| c > 0)
+        .min()
+        .unwrap_or(0);
+    let provisional = make_plan(opts, base.natural_pooling, data.len(), min_all, target.kind)?;
+    let probe_head = matches!(provisional.mode, Mode::Head | Mode::Fewshot)
+        && provisional.pooling == Pooling::Mean;
+    let val_fraction = if probe_head && min_all < MIN_PER_CLASS_FOR_VALIDATION {
+        0.0
+    } else {
+        opts.val_fraction
+    };
+    let split = stratified_split(&data.labels, n_labels, val_fraction, opts.seed);
+    if split.validation.is_empty() && !probe_head {
         return Err(StudioError::TooFewExamples {
             what: format!(
                 "{} labelled texts are too few to keep some for validation; label at least 2 texts of each label",
@@ -258,6 +274,30 @@ pub fn train(
     } else {
         None
     };
+    if probe_head {
+        if let Some(f) = &features {
+            let fitted = fit_probe_head(&store, f, data, &split, &plan, device)?;
+            observer.on_event(&Event::Epoch(fitted.info.clone()));
+            drop(model);
+            return Ok(TrainedModel {
+                store,
+                config: cfg,
+                base_config_json: base.config_json.clone(),
+                base_dir: base.dir.clone(),
+                label_names: data.label_names.clone(),
+                tokenizer,
+                history: vec![fitted.info],
+                step_losses: fitted.losses,
+                body_losses,
+                validation: fitted.validation,
+                train_size: split.train.len(),
+                validation_size: split.validation.len(),
+                seconds: started.elapsed().as_secs_f64(),
+                device_kind: target.kind.to_string(),
+                plan,
+            });
+        }
+    }
     let steps_per_epoch = split.train.len().div_ceil(plan.batch_size);
     let total_steps = steps_per_epoch * plan.epochs;
     let warmup = (total_steps as f64 * plan.warmup_ratio).round() as usize;
@@ -432,6 +472,68 @@ pub fn train(
         seconds: started.elapsed().as_secs_f64(),
         device_kind: target.kind.to_string(),
         plan,
+    })
+}
+
+/// Below this many examples of the rarest label, head and few-shot runs keep no
+/// validation split.
+pub const MIN_PER_CLASS_FOR_VALIDATION: usize = 20;
+
+struct FittedHead {
+    info: EpochInfo,
+    losses: Vec<f32>,
+    validation: Metrics,
+}
+
+/// Fits the mean-pooling head as an L2-regularised logistic regression, to convergence,
+/// on the training rows of `features`, and writes it into `store`.
+fn fit_probe_head(
+    store: &ParamStore,
+    features: &Tensor,
+    data: &LabeledData,
+    split: &crate::data::Split,
+    plan: &Plan,
+    device: &Device,
+) -> Result<FittedHead> {
+    let rows = |idx: &[usize]| -> Result<Tensor> {
+        let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
+        Ok(features.index_select(&Tensor::from_vec(ids, idx.len(), device)?, 0)?)
+    };
+    let x = rows(&split.train)?;
+    let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
+    let k = data.label_names.len();
+    let (probe, losses) = crate::active::LinearProbe::fit_traced(&x, &y, k, plan.head_l2, 500)?;
+    let head = names::mean_head();
+    let (w, b) = probe.parts();
+    store.set(&head.weight(), w)?;
+    store.set(&head.bias(), b)?;
+    let logits_of = |x: &Tensor| -> Result<Vec<Vec<f32>>> {
+        Ok(x.matmul(&w.t()?)?.broadcast_add(b)?.to_vec2::<f32>()?)
+    };
+    let (train_m, train_loss) = score(&logits_of(&x)?, &y, &data.label_names);
+    let _ = train_m;
+    let (validation, val_loss) = if split.validation.is_empty() {
+        (Metrics::compute(&[], &[], &data.label_names), f32::NAN)
+    } else {
+        let truth: Vec<usize> = split.validation.iter().map(|&i| data.labels[i]).collect();
+        score(
+            &logits_of(&rows(&split.validation)?)?,
+            &truth,
+            &data.label_names,
+        )
+    };
+    Ok(FittedHead {
+        info: EpochInfo {
+            epoch: 1,
+            epochs: 1,
+            train_loss,
+            val_loss,
+            val_accuracy: validation.accuracy,
+            val_macro_f1: validation.macro_f1,
+            best: true,
+        },
+        losses,
+        validation,
     })
 }
 

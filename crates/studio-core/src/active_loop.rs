@@ -1,0 +1,168 @@
+//! The labelling loop on a project: after every few new labels, retrain a fast classifier
+//! on sentence vectors of the labelled texts (seconds on a CPU), store its predictions for
+//! the unlabelled texts, and so let `next --strategy uncertain|diverse` pick what to label.
+
+use crate::active::{rows_tensor, LinearProbe};
+use crate::infer::SentenceEmbedder;
+use crate::progress::{CancelToken, Event, Observer};
+use crate::project::{Filter, LabelFilter, PageQuery, Project, RunRecord, TextRow};
+use crate::{Result, StudioError};
+use candle_core::Device;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// The `model` name of the runs the loop records in the project.
+pub const LOOP_RUN: &str = "labelling-loop";
+
+/// What a refresh did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Refresh {
+    /// The prediction version written.
+    pub model_version: i64,
+    /// Labelled texts it learned from.
+    pub labelled: usize,
+    /// Unlabelled texts it predicted.
+    pub predicted: usize,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// Sentence vectors by text id, kept between refreshes so each text is encoded once.
+#[derive(Default)]
+pub struct VectorCache {
+    rows: HashMap<i64, Vec<f32>>,
+}
+
+impl VectorCache {
+    /// Vectors of `rows`, encoding only those not seen before.
+    pub fn vectors(
+        &mut self,
+        rows: &[TextRow],
+        embedder: &SentenceEmbedder,
+        cancel: &CancelToken,
+    ) -> Result<Vec<Vec<f32>>> {
+        let missing: Vec<&TextRow> = rows
+            .iter()
+            .filter(|r| !self.rows.contains_key(&r.id))
+            .collect();
+        for chunk in missing.chunks(512) {
+            let texts: Vec<String> = chunk.iter().map(|r| r.text.clone()).collect();
+            for (r, v) in chunk.iter().zip(embedder.embed_rows(&texts, cancel)?) {
+                self.rows.insert(r.id, v);
+            }
+        }
+        Ok(rows.iter().map(|r| self.rows[&r.id].clone()).collect())
+    }
+}
+
+/// Labelled texts at the last refresh (0 if none).
+pub fn labelled_at_last_refresh(project: &Project) -> Result<usize> {
+    Ok(project
+        .runs()?
+        .into_iter()
+        .filter(|r| r.record.model == LOOP_RUN)
+        .filter_map(|r| {
+            r.record
+                .metrics
+                .and_then(|m| m.get("labelled").and_then(|v| v.as_u64()))
+        })
+        .last()
+        .unwrap_or(0) as usize)
+}
+
+/// Whether `every` or more labels arrived since the last refresh (or none happened yet).
+pub fn needs_refresh(project: &Project, every: usize) -> Result<bool> {
+    let labelled = project.stats()?.labelled as usize;
+    let last = labelled_at_last_refresh(project)?;
+    Ok(labelled >= 2 && (last == 0 || labelled >= last + every.max(1)))
+}
+
+fn all_rows(project: &Project, label: LabelFilter, cap: usize) -> Result<Vec<TextRow>> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = project.page(&PageQuery {
+            filter: Filter {
+                label: label.clone(),
+                ..Filter::default()
+            },
+            after_id: after,
+            offset: 0,
+            limit: 1000,
+        })?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        out.extend(page);
+        if out.len() >= cap {
+            out.truncate(cap);
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Retrains the fast classifier on the project's labels and stores predictions for up to
+/// `max_unlabelled` unlabelled texts (in import order).
+pub fn refresh(
+    project: &Project,
+    embedder: &SentenceEmbedder,
+    cache: &mut VectorCache,
+    max_unlabelled: usize,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<Refresh> {
+    let started = Instant::now();
+    let names = project.label_names()?;
+    let labelled = all_rows(project, LabelFilter::Labelled, usize::MAX)?;
+    let y: Vec<usize> = labelled
+        .iter()
+        .filter_map(|r| {
+            r.label
+                .as_ref()
+                .and_then(|l| names.iter().position(|n| n == l))
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<usize> = y.iter().copied().collect();
+    if distinct.len() < 2 {
+        return Err(StudioError::TooFewExamples {
+            what:
+                "label texts of at least two labels before the model can suggest what to label next"
+                    .into(),
+        });
+    }
+    let unlabelled = all_rows(project, LabelFilter::Unlabelled, max_unlabelled)?;
+    observer.on_event(&Event::Phase {
+        name: "embed".into(),
+        total: Some((labelled.len() + unlabelled.len()) as u64),
+    });
+    let lx = cache.vectors(&labelled, embedder, cancel)?;
+    let ux = cache.vectors(&unlabelled, embedder, cancel)?;
+    let dev = Device::Cpu;
+    let x = rows_tensor(&lx, &(0..lx.len()).collect::<Vec<_>>(), &dev)?;
+    let probe = LinearProbe::fit(&x, &y, names.len(), 1.0, 300)?;
+    let probs = if ux.is_empty() {
+        Vec::new()
+    } else {
+        probe.predict_proba(&rows_tensor(&ux, &(0..ux.len()).collect::<Vec<_>>(), &dev)?)?
+    };
+    let version = project.model_version()?.unwrap_or(0) + 1;
+    let rows: Vec<(i64, Vec<f32>)> = unlabelled.iter().map(|r| r.id).zip(probs).collect();
+    project.store_predictions(version, &rows)?;
+    let seconds = started.elapsed().as_secs_f64();
+    project.record_run(&RunRecord {
+        model: LOOP_RUN.into(),
+        status: "finished".into(),
+        settings: serde_json::json!({"classifier": "linear probe on sentence vectors", "l2": 1.0}),
+        epochs: Vec::new(),
+        metrics: Some(serde_json::json!({"labelled": labelled.len(), "predicted": rows.len(), "model_version": version})),
+        export_path: None,
+        started_at_ms: 0,
+        finished_at_ms: None,
+    })?;
+    Ok(Refresh {
+        model_version: version,
+        labelled: labelled.len(),
+        predicted: rows.len(),
+        seconds,
+    })
+}
