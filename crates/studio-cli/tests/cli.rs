@@ -370,3 +370,107 @@ fn models_list_json_and_import() {
         &["not downloaded", "studio models pull multilingual-e5-small"],
     );
 }
+
+#[test]
+fn project_flow_trains_from_a_project_and_suggests_what_to_label_next() {
+    let f = Fixture::new();
+    // Half the rows labelled, half not.
+    let d = tiny_data(30, 8);
+    let mut w = csv::Writer::from_path(f.p("mixed.csv")).unwrap();
+    w.write_record(["text", "label"]).unwrap();
+    for (i, (t, l)) in d.texts.iter().zip(&d.labels).enumerate() {
+        let label = if i % 4 < 2 {
+            d.label_names[*l].as_str()
+        } else {
+            ""
+        };
+        w.write_record([t.as_str(), label]).unwrap();
+    }
+    drop(w);
+    let p = f.s("p.studio");
+    assert!(f.run(&["project", "new", &p]).status.success());
+    let o = f.run(&[
+        "project",
+        "import",
+        &p,
+        &f.s("mixed.csv"),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Uncertainty needs a model: the loop trains one on the labels and predicts the rest.
+    let o = f.run(&[
+        "project",
+        "next",
+        &p,
+        "--strategy",
+        "uncertain",
+        "--n",
+        "5",
+        "--json",
+        "--model",
+        &f.s("base"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("retrained the suggestion model on 30 labels"),
+        "{}",
+        stderr(&o)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(&out)
+        .or_else(|_| {
+            serde_json::from_str(&format!(
+                "[{}]",
+                out.trim().lines().collect::<Vec<_>>().join(",")
+            ))
+        })
+        .unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    // A second call with no new labels reuses the predictions.
+    let o = f.run(&[
+        "project",
+        "next",
+        &p,
+        "--strategy",
+        "uncertain",
+        "--n",
+        "3",
+        "--model",
+        &f.s("base"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("retrained"), "{}", stderr(&o));
+    let o = f.run(&[
+        "project",
+        "next",
+        &p,
+        "--strategy",
+        "diverse",
+        "--n",
+        "4",
+        "--model",
+        &f.s("base"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // And train straight from the project.
+    let o = f.run(&[
+        "train",
+        "--project",
+        &p,
+        "--model",
+        &f.s("base"),
+        "--mode",
+        "head",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        &f.s("pm"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("exported to"));
+}

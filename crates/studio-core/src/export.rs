@@ -353,7 +353,11 @@ fn model_card(model: &TrainedModel, card: &CardInfo, extra_layer: bool) -> Strin
         t.push('\n');
         t
     };
-    s.push_str(&table("Validation", v));
+    if v.n > 0 {
+        s.push_str(&table("Validation", v));
+    } else {
+        s.push_str("No validation split: with fewer than 20 texts of some label, every labelled text was used for training.\n\n");
+    }
     if let Some(t) = &card.test_metrics {
         s.push_str(&table("Held-out test", t));
     }

@@ -154,15 +154,20 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
     let out = export(&model, &a.out, &card)?;
     let v = &model.validation;
+    let validation = if v.n == 0 {
+        "no validation split (fewer than 20 texts of some label, so all of them trained; pass --test to measure)".to_string()
+    } else {
+        format!(
+            "validation accuracy {:.4}, macro-F1 {:.4} on {} texts",
+            v.accuracy, v.macro_f1, v.n
+        )
+    };
     println!(
-        "trained {:?} in {} ({} epochs, {} steps): validation accuracy {:.4}, macro-F1 {:.4} on {} texts",
+        "trained {:?} in {} ({} epochs, {} steps): {validation}",
         model.plan.mode,
         human_secs(model.seconds),
         model.history.len(),
         model.step_losses.len(),
-        v.accuracy,
-        v.macro_f1,
-        v.n
     );
     if let Some(t) = &card.test_metrics {
         println!(
