@@ -56,7 +56,12 @@ fn main() -> ExitCode {
                 eprintln!("studio: cancelled; nothing was written");
                 return ExitCode::from(1);
             }
-            eprintln!("studio: {}", one_line(&format!("{e:#}")));
+            // First line only: some library errors append a backtrace on later lines.
+            let message = format!("{e:#}");
+            eprintln!(
+                "studio: {}",
+                one_line(message.lines().next().unwrap_or_default())
+            );
             ExitCode::from(if user { 2 } else { 1 })
         }
     }

@@ -207,7 +207,7 @@ pub enum StudioError {
 
     // === Everything else ===
     /// A tensor operation failed (a bug or out of memory, not a user error).
-    #[error("tensor error: {0}")]
+    #[error("tensor error: {}", .0.to_string().lines().next().unwrap_or_default())]
     Tensor(#[from] candle_core::Error),
     /// A JSON file could not be parsed.
     #[error("{path}: invalid JSON: {source}")]

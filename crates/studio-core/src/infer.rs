@@ -148,7 +148,7 @@ pub(crate) fn features_for(
         let refs: Vec<&[u32]> = batch.iter().map(|&i| seqs[i].as_slice()).collect();
         let b = tokenizer.batch(&refs, device)?;
         let hidden = model.encode(&b.ids, &b.mask, &ctx)?;
-        let f = model.pool(&hidden, &b.mask)?.detach();
+        let f = model.pool(&hidden, &b.mask)?.detach().contiguous()?;
         done += batch.len();
         on_batch(done);
         parts.push((batch, f));

@@ -316,6 +316,7 @@ fn export_then_reload_gives_the_same_logits_in_every_family_mode_and_pooling() {
             (Mode::Full, Pooling::Mean),
             (Mode::Lora, Pooling::Cls),
             (Mode::Head, Pooling::Mean),
+            (Mode::Head, Pooling::Cls),
             (Mode::Fewshot, Pooling::Mean),
         ] {
             let base = tempfile::tempdir().unwrap();
