@@ -1,6 +1,7 @@
 //! Building blocks with a backward pass for every op: linear (with optional LoRA),
 //! LayerNorm, dropout and activations.
 
+use super::kernels;
 use super::names::{self, LinearNames};
 use super::params::{dropout_mask, MaskRng};
 use super::{Activation, ParamStore};
@@ -47,6 +48,9 @@ impl ForwardCtx {
             return Ok(x.clone());
         };
         let mask = dropout_mask(rng, x.dims(), p, x.device())?;
+        if kernels::fused_available(x.device()) {
+            return Ok(kernels::mask_mul_const(x, &mask)?);
+        }
         Ok(x.mul(&mask)?)
     }
 }
@@ -94,6 +98,23 @@ impl Linear {
 
     /// Applies the layer to `[.., in]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (true, Some(b)) = (kernels::fused_available(x.device()), &self.bias) {
+            if b.dtype() == x.dtype() && self.weight.dtype() == x.dtype() {
+                let y = kernels::linear(x, &self.weight, b)?;
+                return Ok(match &self.lora {
+                    Some(l) => {
+                        let in_dim = x.dim(D::Minus1)?;
+                        let x2 = x.reshape((x.elem_count() / in_dim.max(1), in_dim))?;
+                        let low = x2.matmul(&l.a.t()?)?.matmul(&(l.b.t()? * l.scale)?)?;
+                        {
+                            let shape = y.shape().clone();
+                            (y + low.reshape(shape)?)?
+                        }
+                    }
+                    None => y,
+                });
+            }
+        }
         let dims = x.dims().to_vec();
         let in_dim = *dims.last().unwrap_or(&0);
         let rows = x.elem_count() / in_dim.max(1);
@@ -141,8 +162,12 @@ impl LayerNorm {
         })
     }
 
-    /// Normalises `x` and applies γ, β.
+    /// Normalises `x` and applies γ, β: one fused pass (forward and backward) on the CPU,
+    /// differentiable composite ops elsewhere.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if kernels::fused_available(x.device()) && self.weight.dtype() == x.dtype() {
+            return Ok(kernels::layer_norm(x, &self.weight, &self.bias, self.eps)?);
+        }
         let normed = normalize(x, self.eps)?;
         Ok(normed
             .broadcast_mul(&self.weight)?
@@ -161,6 +186,7 @@ pub fn normalize(x: &Tensor, eps: f64) -> Result<Tensor> {
 /// Applies an activation.
 pub fn activate(x: &Tensor, act: Activation) -> Result<Tensor> {
     Ok(match act {
+        Activation::GeluErf if kernels::fused_available(x.device()) => kernels::gelu_erf(x)?,
         Activation::GeluErf => x.gelu_erf()?,
         Activation::GeluTanh => x.gelu()?,
         Activation::Relu => x.relu()?,

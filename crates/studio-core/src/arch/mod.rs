@@ -12,6 +12,7 @@
 //! [`names`].
 
 pub mod config;
+pub mod kernels;
 pub mod layers;
 pub mod model;
 pub mod names;

@@ -1,5 +1,6 @@
 //! The encoder and its classification head.
 
+use super::kernels;
 pub use super::layers::ForwardCtx;
 use super::layers::{activate, masked_mean, normalize, LayerNorm, Linear};
 use super::names;
@@ -197,11 +198,21 @@ impl Classifier {
         let split = |t: Tensor| -> Result<Tensor> {
             Ok(t.reshape((b, s, nh, hd))?.transpose(1, 2)?.contiguous()?)
         };
-        let q = split((l.query.forward(x)? * (1.0 / (hd as f64).sqrt()))?)?;
-        let k = split(l.key.forward(x)?)?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let fused = kernels::fused_available(x.device());
+        let probs = if fused {
+            // Scale, key mask and softmax in one pass (and one in the backward).
+            let q = split(l.query.forward(x)?)?;
+            let k = split(l.key.forward(x)?)?;
+            let scores = q.matmul(&k.t()?)?;
+            kernels::masked_softmax(&scores, &bias.reshape((b, s))?, scale)?
+        } else {
+            let q = split((l.query.forward(x)? * scale)?)?;
+            let k = split(l.key.forward(x)?)?;
+            let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        };
         let v = split(l.value.forward(x)?)?;
-        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let probs = ctx.dropout(&probs, self.cfg.attention_dropout)?;
         let attn = probs
             .matmul(&v)?

@@ -5,15 +5,24 @@
 //! as torch.optim.AdamW):
 //! `θ ← θ·(1 − lr·wd) − lr · m̂ / (√v̂ + ε)`.
 
+use crate::arch::kernels;
 use crate::Result;
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::{DType, Tensor, Var};
+use std::sync::Mutex;
+
+/// The moment estimates of one weight.
+enum Moments {
+    /// On the CPU: plain buffers, updated with the weight in one fused pass.
+    Host { m: Vec<f32>, v: Vec<f32> },
+    /// Elsewhere: tensors, updated with tensor ops.
+    Device { m: Tensor, v: Tensor },
+}
 
 struct Slot {
     var: Var,
     decay: bool,
-    m: Tensor,
-    v: Tensor,
+    moments: Moments,
 }
 
 /// AdamW over a fixed set of weights.
@@ -24,6 +33,11 @@ pub struct AdamW {
     eps: f64,
     weight_decay: f64,
     step: i32,
+}
+
+/// Whether the fused CPU update serves this weight.
+fn fused_update(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == DType::F32 && t.is_contiguous()
 }
 
 /// Whether a weight takes weight decay: not biases, not LayerNorm (transformers' rule).
@@ -37,10 +51,21 @@ impl AdamW {
         let slots = vars
             .into_iter()
             .map(|(name, var)| {
+                let t = var.as_tensor();
+                let moments = if fused_update(t) {
+                    Moments::Host {
+                        m: vec![0.0; t.elem_count()],
+                        v: vec![0.0; t.elem_count()],
+                    }
+                } else {
+                    Moments::Device {
+                        m: t.zeros_like()?,
+                        v: t.zeros_like()?,
+                    }
+                };
                 Ok(Slot {
                     decay: decays(&name),
-                    m: var.as_tensor().zeros_like()?,
-                    v: var.as_tensor().zeros_like()?,
+                    moments,
                     var,
                 })
             })
@@ -64,14 +89,40 @@ impl AdamW {
             let Some(g) = grads.get(s.var.as_tensor()) else {
                 continue;
             };
-            s.m = ((&s.m * self.beta1)? + (g * (1.0 - self.beta1))?)?;
-            s.v = ((&s.v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
-            let m_hat = (&s.m / bc1)?;
-            let v_hat = (&s.v / bc2)?;
+            let wd = if s.decay { self.weight_decay } else { 0.0 };
+            let (m, v) = match &mut s.moments {
+                Moments::Host { m, v } if g.dtype() == DType::F32 && g.device().is_cpu() => {
+                    // θ, m and v in one pass over memory, in place.
+                    let op = kernels::AdamWUpdate {
+                        m: Mutex::new(m.as_mut_slice()),
+                        v: Mutex::new(v.as_mut_slice()),
+                        lr: lr as f32,
+                        beta1: self.beta1 as f32,
+                        beta2: self.beta2 as f32,
+                        eps: self.eps as f32,
+                        bc1: bc1 as f32,
+                        bc2: bc2 as f32,
+                        weight_decay: wd as f32,
+                        grad_scale: 1.0,
+                    };
+                    s.var.as_tensor().inplace_op2(&g.contiguous()?, &op)?;
+                    continue;
+                }
+                Moments::Host { .. } => {
+                    return Err(crate::StudioError::InvalidSetting(
+                        "AdamW: a gradient is not an f32 CPU tensor like its weight".into(),
+                    ))
+                }
+                Moments::Device { m, v } => (m, v),
+            };
+            *m = ((&*m * self.beta1)? + (g * (1.0 - self.beta1))?)?;
+            *v = ((&*v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            let m_hat = (&*m / bc1)?;
+            let v_hat = (&*v / bc2)?;
             let update = (m_hat / (v_hat.sqrt()? + self.eps)?)?;
             let theta = s.var.as_tensor();
-            let decayed = if s.decay && self.weight_decay > 0.0 {
-                (theta * (1.0 - lr * self.weight_decay))?
+            let decayed = if wd > 0.0 {
+                (theta * (1.0 - lr * wd))?
             } else {
                 theta.clone()
             };
@@ -87,7 +138,14 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Res
     let mut total = 0f64;
     for v in vars {
         if let Some(g) = grads.get(v.as_tensor()) {
-            total += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+            total += if g.device().is_cpu() {
+                kernels::sum_squares(g)?
+            } else {
+                g.sqr()?
+                    .sum_all()?
+                    .to_dtype(DType::F64)?
+                    .to_scalar::<f64>()?
+            };
         }
     }
     let norm = total.sqrt();

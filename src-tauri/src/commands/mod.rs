@@ -1,0 +1,9 @@
+//! Tauri commands, one file per pane. Each is a few lines over studio-core.
+
+pub mod label;
+pub mod models;
+pub mod results;
+pub mod start;
+pub mod train;
+
+pub use results::csv_field;

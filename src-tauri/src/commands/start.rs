@@ -1,0 +1,396 @@
+//! Start pane: settings, recent projects, new project from a file, open, demo.
+
+use crate::dto::ProjectOverview;
+use crate::error::{AppError, AppResult};
+use crate::jobs::{ChannelObserver, Progress};
+use crate::state::{AppState, Settings};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use studio_core::data::import::{preview, ColumnMapping, ImportOptions};
+use studio_core::progress::CancelToken;
+use studio_core::project::{ImportSettings, Project};
+use tauri::ipc::Channel;
+use tauri::State;
+
+/// What the Start pane shows before anything is open.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// The app's version.
+    pub version: String,
+    /// "en" or "zh" from the system locale.
+    pub system_locale: String,
+    /// Saved settings.
+    pub settings: Settings,
+    /// Where models and runs are kept.
+    pub home: String,
+    /// Whether the demo data set is on this machine.
+    pub demo_available: bool,
+}
+
+fn system_locale() -> String {
+    let lang = ["LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default();
+    if lang.to_ascii_lowercase().starts_with("zh") {
+        "zh".into()
+    } else {
+        "en".into()
+    }
+}
+
+fn demo_source(state: &AppState) -> PathBuf {
+    state.data_cache.join("movies").join("train.csv")
+}
+
+/// Version, locale, settings and recent projects.
+#[tauri::command]
+#[specta::specta]
+pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        system_locale: system_locale(),
+        settings: state.settings(),
+        home: state.home.to_string_lossy().into_owned(),
+        demo_available: demo_source(&state).is_file(),
+    })
+}
+
+/// Saves the language and theme (`None`: follow the system).
+#[tauri::command]
+#[specta::specta]
+pub async fn save_settings(
+    state: State<'_, AppState>,
+    locale: Option<String>,
+    theme: Option<String>,
+) -> AppResult<()> {
+    state.update_settings(locale, theme)
+}
+
+/// A file's first rows, what sniffing found, and a guessed column mapping.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct FilePreview {
+    /// The file.
+    pub path: String,
+    /// "csv", "xlsx", ...
+    pub format: String,
+    /// "UTF-8 (detected)", "GBK (detected)", ... or null for Excel.
+    pub encoding: Option<String>,
+    /// One line on everything sniffing found.
+    pub description: String,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// The first rows, one value per column.
+    pub rows: Vec<Vec<String>>,
+    /// Rows that could not be read among them: "line N: reason".
+    pub rejected: Vec<String>,
+    /// The guessed mapping.
+    pub guess: Mapping,
+    /// Where the new project would be saved.
+    pub suggested_project: String,
+}
+
+/// Which column is which.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Mapping {
+    /// The text column.
+    pub text: String,
+    /// The label column, if any.
+    pub label: Option<String>,
+    /// The id column, if any.
+    pub id: Option<String>,
+}
+
+fn options(encoding: Option<String>) -> ImportOptions {
+    ImportOptions {
+        encoding: encoding.filter(|e| !e.is_empty() && e != "auto"),
+        ..ImportOptions::default()
+    }
+}
+
+/// `<dir>/<stem>.studio`, or `<stem>-2.studio`, ... when taken.
+pub(crate) fn free_project_path(data: &Path) -> PathBuf {
+    let dir = data.parent().unwrap_or(Path::new("."));
+    let stem = data
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into());
+    let mut candidate = dir.join(format!("{stem}.studio"));
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = dir.join(format!("{stem}-{n}.studio"));
+        n += 1;
+    }
+    candidate
+}
+
+/// Sniffs a data file and shows its first rows, for the column-mapping step.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_file(path: String, encoding: Option<String>) -> AppResult<FilePreview> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let p = PathBuf::from(&path);
+        let pv = preview(&p, &options(encoding), 20)?;
+        let guess = ColumnMapping::guess(&pv.layout.columns, &pv.rows);
+        Ok(FilePreview {
+            path,
+            format: pv.layout.format.name().into(),
+            encoding: pv.layout.encoding.map(|e| e.describe()),
+            description: pv.layout.describe(),
+            columns: pv.layout.columns.clone(),
+            rows: pv.rows.into_iter().take(10).map(|(_, r)| r).collect(),
+            rejected: pv
+                .rejected
+                .iter()
+                .map(|r| format!("line {}: {}", r.line, r.reason))
+                .collect(),
+            guess: Mapping {
+                text: guess.text,
+                label: guess.label,
+                id: guess.id,
+            },
+            suggested_project: free_project_path(&p).to_string_lossy().into_owned(),
+        })
+    })
+    .await
+    .map_err(|e| AppError::runtime(e.to_string()))?
+}
+
+/// What creating a project did.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    /// The new project.
+    pub project: ProjectOverview,
+    /// Texts imported.
+    pub imported: u32,
+    /// Texts that came with a label.
+    pub labelled: u32,
+    /// Rows skipped: empty text.
+    pub skipped_empty: u32,
+    /// Rows that repeated an earlier text.
+    pub duplicates: u32,
+    /// Rows rejected, in all.
+    pub rejected: u32,
+    /// The first rejected rows: "line N: reason".
+    pub rejected_examples: Vec<String>,
+    /// Label values not in the label set, with counts.
+    pub unknown_labels: Vec<String>,
+}
+
+/// Creates a project file and imports a data file into it (a job: cancellable, with
+/// progress). `labels` defines the label set when the file has no label column.
+#[tauri::command]
+#[specta::specta]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_project(
+    state: State<'_, AppState>,
+    project_path: String,
+    data_path: String,
+    mapping: Mapping,
+    encoding: Option<String>,
+    labels: Vec<String>,
+    job: u32,
+    on_progress: Channel<Progress>,
+) -> AppResult<ImportSummary> {
+    let shared = state.inner().clone();
+    let cancel = shared.start_job(job);
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        create_blocking(
+            &shared,
+            Path::new(&project_path),
+            Path::new(&data_path),
+            mapping,
+            encoding,
+            &labels,
+            on_progress,
+            &cancel,
+        )
+    })
+    .await
+    .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn create_blocking(
+    state: &AppState,
+    project_path: &Path,
+    data_path: &Path,
+    mapping: Mapping,
+    encoding: Option<String>,
+    labels: &[String],
+    channel: Channel<Progress>,
+    cancel: &CancelToken,
+) -> AppResult<ImportSummary> {
+    let project = Project::create(project_path)?;
+    let result = (|| {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        if !labels.is_empty() {
+            project.set_label_set(&labels)?;
+        }
+        let mut obs = ChannelObserver::new(channel);
+        let map = ColumnMapping {
+            text: mapping.text,
+            label: mapping.label.filter(|l| !l.is_empty()),
+            id: mapping.id.filter(|l| !l.is_empty()),
+        };
+        let report = project.import(
+            data_path,
+            &options(encoding),
+            Some(&map),
+            &ImportSettings::default(),
+            &mut obs,
+            cancel,
+        )?;
+        if project.label_set()?.is_empty() {
+            return Err(AppError::input(
+                "the project has no labels yet: name at least two labels (e.g. negative, positive) or pick the file's label column",
+            ));
+        }
+        Ok(report)
+    })();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            drop(project);
+            remove_project_files(project_path);
+            return Err(e);
+        }
+    };
+    let overview = overview_of(&project)?;
+    state.set_project(project);
+    Ok(ImportSummary {
+        project: overview,
+        imported: report.imported as u32,
+        labelled: report.labelled as u32,
+        skipped_empty: report.skipped_empty as u32,
+        duplicates: report.duplicates as u32,
+        rejected: report.rejected_count as u32,
+        rejected_examples: report
+            .rejected
+            .iter()
+            .take(20)
+            .map(|r| format!("line {}: {}", r.line, r.reason))
+            .collect(),
+        unknown_labels: report
+            .unknown_labels
+            .iter()
+            .map(|(l, n)| format!("{l} ({n})"))
+            .collect(),
+    })
+}
+
+fn remove_project_files(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    for ext in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(ext);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// The overview of a project.
+pub fn overview_of(p: &Project) -> AppResult<ProjectOverview> {
+    Ok(ProjectOverview::new(
+        p.path(),
+        p.stats()?,
+        p.label_set_with_counts()?,
+    ))
+}
+
+/// Opens a project file.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_project(state: State<'_, AppState>, path: String) -> AppResult<ProjectOverview> {
+    let p = Project::open(Path::new(&path))?;
+    let overview = overview_of(&p)?;
+    state.set_project(p);
+    Ok(overview)
+}
+
+/// Opens the demo project (movie-review sentences: 200 labelled, 1,800 not), creating
+/// it on first use from the data set `scripts/setup` fetched.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_demo_project(state: State<'_, AppState>) -> AppResult<ProjectOverview> {
+    let shared = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let src = demo_source(&shared);
+        if !src.is_file() {
+            return Err(AppError::input(format!(
+                "the demo data is not on this machine ({} is missing); run scripts/setup once, or start a new project from your own file",
+                src.display()
+            )));
+        }
+        let dir = shared.home.join("demo");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("movie-reviews.studio");
+        if !path.is_file() {
+            let csv = dir.join("movie-reviews.csv");
+            write_demo_csv(&src, &csv, 200, 2000)?;
+            let project = Project::create(&path)?;
+            project.set_label_set(&["negative".to_string(), "positive".to_string()])?;
+            let map = ColumnMapping {
+                text: "text".into(),
+                label: Some("label".into()),
+                id: None,
+            };
+            let r = project.import(
+                &csv,
+                &ImportOptions::default(),
+                Some(&map),
+                &ImportSettings::default(),
+                &mut studio_core::progress::Silent,
+                &CancelToken::new(),
+            );
+            if let Err(e) = r {
+                drop(project);
+                remove_project_files(&path);
+                return Err(e.into());
+            }
+        }
+        let p = Project::open(&path)?;
+        let overview = overview_of(&p)?;
+        shared.set_project(p);
+        Ok(overview)
+    })
+    .await
+    .map_err(|e| AppError::runtime(e.to_string()))?
+}
+
+/// Copies the first `total` rows of `src` (a `text,label` CSV), keeping the label of the
+/// first `labelled` only.
+fn write_demo_csv(src: &Path, out: &Path, labelled: usize, total: usize) -> AppResult<()> {
+    let data = studio_core::data::read_labeled(src, "text", "label", None)?;
+    let mut s = String::from("text,label\n");
+    for (i, (t, &l)) in data.texts.iter().zip(&data.labels).take(total).enumerate() {
+        let label = if i < labelled {
+            data.label_names[l].as_str()
+        } else {
+            ""
+        };
+        s.push_str(&crate::commands::csv_field(t));
+        s.push(',');
+        s.push_str(label);
+        s.push('\n');
+    }
+    std::fs::write(out, s)?;
+    Ok(())
+}
+
+/// Asks a running job to stop; false when it already ended.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_job(state: State<'_, AppState>, job: u32) -> AppResult<bool> {
+    Ok(state.cancel_job(job))
+}

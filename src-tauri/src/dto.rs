@@ -1,0 +1,250 @@
+//! What crosses the IPC boundary. These mirror studio-core's types with `specta::Type`
+//! (the engine does not depend on specta) and use only number types TypeScript can hold
+//! exactly (`u32`, `f64`), so the generated bindings need no BigInt.
+
+use serde::{Deserialize, Serialize};
+use studio_core::eval::Metrics;
+use studio_core::project::{LabelDef, Stats, TextRow};
+
+/// One text as the Label pane shows it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TextRowDto {
+    /// Row number in import order.
+    pub id: u32,
+    /// The text.
+    pub text: String,
+    /// Its label, if any.
+    pub label: Option<String>,
+    /// "train", "validation" or "test" once labelled.
+    pub split: Option<String>,
+    /// The current model's prediction.
+    pub predicted: Option<String>,
+    /// Its probability.
+    pub confidence: Option<f32>,
+}
+
+impl From<TextRow> for TextRowDto {
+    fn from(r: TextRow) -> Self {
+        Self {
+            id: r.id as u32,
+            text: r.text,
+            label: r.label,
+            split: r.split.map(|s| s.as_str().to_string()),
+            predicted: r.predicted,
+            confidence: r.confidence,
+        }
+    }
+}
+
+/// One label of the label set, with how many texts have it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelDto {
+    /// Name.
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// Keyboard key.
+    pub key: Option<String>,
+    /// Texts with this label.
+    pub count: u32,
+}
+
+impl LabelDto {
+    /// From the engine's definition and count.
+    pub fn new(d: LabelDef, count: u64) -> Self {
+        Self {
+            name: d.name,
+            color: d.color,
+            key: d.key,
+            count: count as u32,
+        }
+    }
+}
+
+/// The project at a glance.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectOverview {
+    /// The project file.
+    pub path: String,
+    /// Its file name without extension.
+    pub name: String,
+    /// Texts in all.
+    pub total: u32,
+    /// Texts with a label.
+    pub labelled: u32,
+    /// The label set in order, with counts.
+    pub labels: Vec<LabelDto>,
+    /// Labelled texts per split.
+    pub train: u32,
+    /// See `train`.
+    pub validation: u32,
+    /// See `train`.
+    pub test: u32,
+    /// Whether a model's predictions are stored.
+    pub has_predictions: bool,
+    /// Actions that can be undone.
+    pub undoable: u32,
+}
+
+impl ProjectOverview {
+    /// Builds the overview from the engine's stats and label set.
+    pub fn new(path: &std::path::Path, stats: Stats, labels: Vec<(LabelDef, u64)>) -> Self {
+        let split = |name: &str| {
+            stats
+                .per_split
+                .iter()
+                .find(|(s, _)| s == name)
+                .map_or(0, |(_, n)| *n as u32)
+        };
+        Self {
+            path: path.to_string_lossy().into_owned(),
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            total: stats.total as u32,
+            labelled: stats.labelled as u32,
+            train: split("train"),
+            validation: split("validation"),
+            test: split("test"),
+            labels: labels
+                .into_iter()
+                .map(|(d, n)| LabelDto::new(d, n))
+                .collect(),
+            has_predictions: stats.model_version.is_some(),
+            undoable: stats.undoable as u32,
+        }
+    }
+}
+
+/// Which texts the Label pane lists.
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TextFilter {
+    /// "any", "unlabelled" or "labelled".
+    pub status: String,
+    /// Only this label (overrides `status`).
+    pub label: Option<String>,
+    /// Only texts containing this.
+    pub search: Option<String>,
+    /// Only labelled texts the model disagrees with.
+    pub disagrees: bool,
+}
+
+/// A page of texts and how many match in all.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TextPage {
+    /// The rows.
+    pub rows: Vec<TextRowDto>,
+    /// Matches in all.
+    pub total: u32,
+    /// Offset of the first row.
+    pub offset: u32,
+}
+
+/// Precision, recall, F1 and support of one label.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassMetricsDto {
+    /// The label.
+    pub label: String,
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// F1.
+    pub f1: f64,
+    /// Texts of this label.
+    pub support: u32,
+}
+
+/// Metrics over one labelled set.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsDto {
+    /// Share right.
+    pub accuracy: f64,
+    /// Macro-F1.
+    pub macro_f1: f64,
+    /// Per label, in label order.
+    pub per_class: Vec<ClassMetricsDto>,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u32>>,
+    /// Label order.
+    pub labels: Vec<String>,
+    /// Texts evaluated.
+    pub n: u32,
+    /// Accuracy of always answering the most common label.
+    pub majority_baseline: f64,
+}
+
+impl From<&Metrics> for MetricsDto {
+    fn from(m: &Metrics) -> Self {
+        Self {
+            accuracy: m.accuracy,
+            macro_f1: m.macro_f1,
+            per_class: m
+                .labels
+                .iter()
+                .filter_map(|l| {
+                    m.per_class.get(l).map(|c| ClassMetricsDto {
+                        label: l.clone(),
+                        precision: c.precision,
+                        recall: c.recall,
+                        f1: c.f1,
+                        support: c.support as u32,
+                    })
+                })
+                .collect(),
+            confusion: m
+                .confusion
+                .iter()
+                .map(|r| r.iter().map(|&c| c as u32).collect())
+                .collect(),
+            labels: m.labels.clone(),
+            n: m.n as u32,
+            majority_baseline: m.majority_baseline(),
+        }
+    }
+}
+
+/// A label and its probability.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelProb {
+    /// The label.
+    pub label: String,
+    /// Its probability.
+    pub prob: f32,
+}
+
+/// A model's answer for one text.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PredictionDto {
+    /// The most likely label.
+    pub label: String,
+    /// Every label's probability, in label order.
+    pub probs: Vec<LabelProb>,
+}
+
+impl PredictionDto {
+    /// From the engine's prediction and the label order.
+    pub fn new(p: &studio_core::infer::Prediction, labels: &[String]) -> Self {
+        Self {
+            label: p.label.clone(),
+            probs: labels
+                .iter()
+                .zip(&p.probs)
+                .map(|(l, &prob)| LabelProb {
+                    label: l.clone(),
+                    prob,
+                })
+                .collect(),
+        }
+    }
+}

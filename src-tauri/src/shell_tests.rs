@@ -1,0 +1,207 @@
+//! Tests of the shell's own logic (the engine has its own): project creation from a
+//! file, the export copy, progress throttling, model recommendation.
+
+use crate::commands::models::recommend;
+use crate::commands::results::{csv_field, export_folder};
+use crate::commands::start::{create_blocking, free_project_path, Mapping};
+use crate::error::ErrorKind;
+use crate::jobs::{ChannelObserver, Progress};
+use crate::state::{AppState, Shared};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use studio_core::models::Catalog;
+use studio_core::progress::{CancelToken, Event, Observer, StepInfo};
+use tauri::ipc::{Channel, InvokeResponseBody};
+
+fn collecting_channel() -> (Channel<Progress>, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let ch = Channel::new(move |body| {
+        if let InvokeResponseBody::Json(s) = body {
+            sink.lock().unwrap().push(serde_json::from_str(&s).unwrap());
+        }
+        Ok(())
+    });
+    (ch, seen)
+}
+
+fn state(dir: &Path) -> AppState {
+    Arc::new(Shared::new(dir.join("home"), dir.join("cache")))
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn creates_a_project_with_typed_labels_and_reports_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("reviews.csv");
+    write(&csv, "text\ngreat film\nawful film\nfine\n");
+    let project = free_project_path(&csv);
+    assert_eq!(project, dir.path().join("reviews.studio"));
+    let st = state(dir.path());
+    let (ch, seen) = collecting_channel();
+    let labels = vec!["negative".to_string(), " positive ".to_string()];
+    let mapping = Mapping {
+        text: "text".into(),
+        label: None,
+        id: None,
+    };
+    let summary = create_blocking(
+        &st,
+        &project,
+        &csv,
+        mapping,
+        None,
+        &labels,
+        ch,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(summary.imported, 3);
+    assert_eq!(summary.project.total, 3);
+    let names: Vec<_> = summary
+        .project
+        .labels
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(names, ["negative", "positive"]);
+    assert!(seen.lock().unwrap().iter().any(|m| m["kind"] == "phase"));
+    // The project is now open, and a second one gets a fresh name.
+    assert_eq!(st.with_project(|p| Ok(p.stats()?.total)).unwrap(), 3);
+    assert_eq!(free_project_path(&csv), dir.path().join("reviews-2.studio"));
+    assert_eq!(st.settings().recent[0], project.to_string_lossy());
+}
+
+#[test]
+fn a_failed_import_leaves_no_project_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("texts.csv");
+    write(&csv, "text\nfirst\nsecond\n");
+    let project = dir.path().join("texts.studio");
+    let st = state(dir.path());
+    let (ch, _) = collecting_channel();
+    let mapping = Mapping {
+        text: "body".into(),
+        label: None,
+        id: None,
+    };
+    let err = create_blocking(
+        &st,
+        &project,
+        &csv,
+        mapping,
+        None,
+        &["a".into(), "b".into()],
+        ch,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Input);
+    assert!(
+        err.message.contains("no column named \"body\""),
+        "{}",
+        err.message
+    );
+    assert!(!project.exists());
+    // No labels at all: a project without a label set is refused too.
+    let (ch, _) = collecting_channel();
+    let mapping = Mapping {
+        text: "text".into(),
+        label: None,
+        id: None,
+    };
+    let err = create_blocking(
+        &st,
+        &project,
+        &csv,
+        mapping,
+        None,
+        &[],
+        ch,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(err.message.contains("no labels"), "{}", err.message);
+    assert!(!project.exists());
+    assert!(st.with_project(|_| Ok(())).is_err());
+}
+
+#[test]
+fn export_replaces_an_earlier_export_but_never_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("run-1");
+    std::fs::create_dir_all(&src).unwrap();
+    write(&src.join("config.json"), "{}");
+    write(&src.join("README.md"), "card");
+    let dest = dir.path().join("out").join("my model");
+    let info = export_folder(&src, &dest).unwrap();
+    assert_eq!(info.files, ["README.md", "config.json"]);
+    assert!(info.cli.contains(&format!("\"{}\"", dest.display())));
+    assert!(info.python.contains("pipeline(\"text-classification\""));
+    // Again: replaced in place.
+    write(&src.join("metrics.json"), "{}");
+    assert_eq!(export_folder(&src, &dest).unwrap().files.len(), 3);
+    // A folder of other things is left alone.
+    let other = dir.path().join("photos");
+    std::fs::create_dir_all(&other).unwrap();
+    write(&other.join("cat.jpg"), "meow");
+    let err = export_folder(&src, &other).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Input);
+    assert!(other.join("cat.jpg").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temporary folders left: {leftovers:?}");
+}
+
+#[test]
+fn progress_is_thinned_but_epochs_and_the_last_step_get_through() {
+    let (ch, seen) = collecting_channel();
+    let mut obs = ChannelObserver::new(ch);
+    obs.on_event(&Event::Phase {
+        name: "train".into(),
+        total: Some(1000),
+    });
+    for step in 1..=1000 {
+        obs.on_event(&Event::Step(StepInfo {
+            step,
+            total_steps: 1000,
+            epoch: 1,
+            loss: 1.0 / step as f32,
+            lr: 1e-3,
+            eta_secs: 1.0,
+            elapsed_secs: 0.0,
+        }));
+    }
+    let seen = seen.lock().unwrap();
+    let steps: Vec<_> = seen.iter().filter(|m| m["kind"] == "step").collect();
+    assert!(
+        steps.len() <= 10,
+        "{} step updates for a burst of 1000",
+        steps.len()
+    );
+    assert_eq!(steps.last().unwrap()["data"]["step"], 1000);
+    assert_eq!(steps.last().unwrap()["data"]["totalSteps"], 1000);
+    assert!(seen.iter().any(|m| m["kind"] == "charts"));
+}
+
+#[test]
+fn recommends_the_multilingual_model_for_chinese_texts() {
+    let c = Catalog::builtin();
+    let zh = vec!["这部电影真好看".to_string(), "太无聊了".to_string()];
+    assert_eq!(recommend(&c, &zh).0, "multilingual-e5-small");
+    let en = vec!["A fine film".to_string()];
+    assert_eq!(recommend(&c, &en).0, c.default_model().id);
+    assert_eq!(recommend(&c, &[]).0, c.default_model().id);
+}
+
+#[test]
+fn csv_fields_are_quoted_when_needed() {
+    assert_eq!(csv_field("plain"), "plain");
+    assert_eq!(csv_field("a, b"), "\"a, b\"");
+    assert_eq!(csv_field("say \"hi\"\n"), "\"say \"\"hi\"\"\n\"");
+}

@@ -1,0 +1,238 @@
+// End-to-end test of the real app binary under Xvfb, through tauri-driver and
+// WebKitWebDriver: new project from a CSV via the native GTK file dialog (driven with
+// xdotool) -> label 20 texts by keyboard -> train a quick model -> chart and metrics ->
+// a playground prediction -> export -> `studio predict` on the export agrees.
+// A PNG of every pane goes to tests/e2e/screenshots/.
+//
+// Run by scripts/test-app (which builds everything first). Environment:
+//   APP_BIN     the app binary (default <target>/debug/sentiment-studio)
+//   STUDIO_BIN  the studio CLI (default <target>/release/studio)
+//   STUDIO_MODELS  a folder holding all-minilm-l6-v2/ (default ~/.cache/studio/home/models)
+//   STUDIO_DATA    the movie data (default ~/.cache/studio/data/movies/train.csv)
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DATA, SHOTS, STUDIO_BIN, sleep, startApp, stopApp } from './harness.mjs';
+
+/** Minimal CSV reader (quotes, doubled quotes, commas and newlines inside quotes). */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+const norm = (s) => s.replace(/\s+/g, ' ').trim();
+const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+
+/** 60 rows, negative and positive alternating, text column only; returns text -> label. */
+function makeFixture(dir) {
+  const rows = parseCsv(fs.readFileSync(DATA, 'utf8'));
+  const [header, ...body] = rows;
+  const ti = header.indexOf('text');
+  const li = header.indexOf('label');
+  const neg = body.filter((r) => r[li] === 'negative' && r[ti].length < 140).slice(0, 30);
+  const pos = body.filter((r) => r[li] === 'positive' && r[ti].length < 140).slice(0, 30);
+  const truth = new Map();
+  const lines = ['text'];
+  for (let i = 0; i < 30; i++) {
+    for (const r of [neg[i], pos[i]]) {
+      truth.set(norm(r[ti]), r[li]);
+      lines.push(csvField(r[ti]));
+    }
+  }
+  const file = path.join(dir, 'reviews.csv');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return { file, truth };
+}
+
+let ctx;
+let tmp;
+let browser;
+let fixture;
+
+before(async () => {
+  assert.ok(fs.existsSync(STUDIO_BIN), `studio CLI not found at ${STUDIO_BIN}`);
+  assert.ok(fs.existsSync(DATA), `movie data not found at ${DATA}`);
+  ctx = await startApp();
+  ({ browser, tmp } = ctx);
+  fixture = makeFixture(tmp);
+});
+
+after(async () => {
+  await stopApp(ctx);
+});
+
+async function shot(name) {
+  await sleep(300);
+  await browser.saveScreenshot(path.join(SHOTS, `${name}.png`));
+}
+
+async function el(sel, timeout = 15000) {
+  const e = await browser.$(sel);
+  await e.waitForExist({ timeout });
+  return e;
+}
+
+/** Picks `file` in the native GTK "Open File" dialog. */
+async function pickInNativeDialog(file) {
+  let wid = '';
+  for (let i = 0; i < 100 && !wid; i++) {
+    try {
+      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Open File$']).toString().trim().split('\n')[0];
+    } catch {
+      await sleep(200);
+    }
+  }
+  assert.ok(wid, 'the Open File dialog did not appear');
+  await sleep(1000);
+  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
+  execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+l']);
+  await sleep(300);
+  execFileSync('xdotool', ['type', '--delay', '20', file]);
+  await sleep(300);
+  execFileSync('xdotool', ['key', 'Return']);
+}
+
+test('new project -> label 20 -> train -> evaluate -> playground -> export -> studio predict agrees', { timeout: 900_000 }, async () => {
+  // Start
+  await el('#new-project');
+  await shot('1-start');
+  await (await el('#new-project')).click();
+  await pickInNativeDialog(fixture.file);
+  await el('#mapping', 20000);
+  assert.equal(await (await el('#text-column')).getValue(), 'text');
+  assert.equal(await (await el('#labels-input')).getValue(), 'negative, positive');
+  assert.match(await (await el('#preview-layout')).getText(), /UTF-8/);
+  await shot('2-start-mapping');
+  await (await el('#create-project')).click();
+
+  // Label 20 texts by keyboard
+  const progress = await el('#label-progress', 30000);
+  await (await el('#focus-text')).waitForExist({ timeout: 15000 });
+  await (await el('#focus-box')).click();
+  for (let i = 0; i < 20; i++) {
+    const text = await el('#focus-text');
+    const id = await text.getAttribute('data-id');
+    const label = fixture.truth.get(norm(await text.getText()));
+    assert.ok(label, `unknown text on screen: ${await text.getText()}`);
+    await browser.keys(label === 'negative' ? '1' : '2');
+    await browser.waitUntil(async () => (await progress.getAttribute('data-labelled')) === String(i + 1), {
+      timeout: 10000,
+      timeoutMsg: `label ${i + 1} did not register`,
+    });
+    await browser.waitUntil(async () => (await (await browser.$('#focus-text')).getAttribute('data-id')) !== id, { timeout: 10000 });
+  }
+  await shot('3-label');
+  await (await el('#view-table')).click();
+  await el('.viewport .row');
+  await shot('3b-label-table');
+
+  // Model
+  await (await el('#nav-model')).click();
+  await el('.model-card[data-id="all-minilm-l6-v2"]');
+  await el('#device');
+  await shot('4-model');
+
+  // Train (Quick)
+  await (await el('#nav-train')).click();
+  await (await el('#preset-quick')).click();
+  await el('#estimate');
+  await (await el('#start-training')).click();
+  const result = await browser.$('#train-result');
+  const error = await browser.$('#train-error');
+  await browser.waitUntil(async () => (await result.isExisting()) || (await error.isExisting()), {
+    timeout: 600000,
+    interval: 1000,
+    timeoutMsg: 'training did not finish',
+  });
+  assert.ok(!(await error.isExisting()), `training failed: ${(await error.isExisting()) ? await error.getText() : ''}`);
+  const valAcc = Number(await (await el('#val-accuracy')).getProperty('textContent'));
+  assert.ok(valAcc >= 0 && valAcc <= 1);
+  await el('#loss-chart');
+  await el('#val-chart');
+  await shot('5-train');
+
+  // Evaluate
+  await (await el('#nav-evaluate')).click();
+  const acc = await el('#eval-accuracy', 60000);
+  assert.ok(Number(await acc.getAttribute('data-value')) >= 0);
+  // Open a cell that holds texts and check it lists them.
+  await el('.cm-cell');
+  let opened = false;
+  for (const cell of await browser.$$('.cm-cell')) {
+    const n = Number(await cell.getText());
+    if (n > 0) {
+      await cell.click();
+      await browser.waitUntil(async () => (await browser.$$('#cell-items li')).length === n, { timeout: 10000 });
+      opened = true;
+      break;
+    }
+  }
+  assert.ok(opened, 'the confusion matrix has no texts');
+  await shot('6-evaluate');
+
+  // Playground
+  await (await el('#nav-playground')).click();
+  const sample = 'A warm, funny and beautifully acted film.';
+  await (await el('#play-text')).setValue(sample);
+  const play = await el('#play-result', 30000);
+  const playLabel = await play.getAttribute('data-label');
+  const playProb = Number(await play.getAttribute('data-prob'));
+  await shot('7-playground');
+
+  // Export
+  await (await el('#nav-export')).click();
+  const dest = path.join(tmp, 'exported', 'movies-classifier');
+  const destInput = await el('#export-dest');
+  await destInput.clearValue();
+  await destInput.setValue(dest);
+  await (await el('#export-go')).click();
+  const done = await el('#export-done', 60000);
+  assert.equal(await done.getAttribute('data-path'), dest);
+  await el('#python-snippet');
+  await shot('8-export');
+
+  // The CLI on the export agrees with the playground
+  const out = JSON.parse(execFileSync(STUDIO_BIN, ['predict', '--json', '--model', dest, sample]).toString());
+  const first = Array.isArray(out) ? out[0] : out;
+  assert.equal(first.label, playLabel, 'studio predict and the playground disagree on the label');
+  assert.ok(Math.abs(first.probs[playLabel] - playProb) < 1e-4, `probabilities differ: CLI ${first.probs[playLabel]}, app ${playProb}`);
+
+  // Chinese UI
+  await (await el('#locale')).selectByAttribute('value', 'zh');
+  await (await el('#nav-label')).click();
+  await el('#label-progress');
+  assert.match(await (await el('#label-progress')).getText(), /已标注/);
+  await shot('9-label-zh');
+  await (await el('#theme')).selectByAttribute('value', 'dark');
+  await (await el('#nav-train')).click();
+  await shot('10-train-zh-dark');
+});

@@ -1,0 +1,112 @@
+// The only module that touches the Tauri JS API. Everything else calls `backend`, which
+// unwraps the generated commands' results (throwing BackendError) and owns job ids,
+// progress channels and native dialogs.
+import { Channel } from '@tauri-apps/api/core';
+import { open } from '@tauri-apps/plugin-dialog';
+import { commands } from '../bindings';
+import type {
+  AppError,
+  Progress,
+  Mapping,
+  TextFilter,
+  TrainRequest,
+} from '../bindings';
+
+export type * from '../bindings';
+
+/** A command's failure, with the engine's message for the user. */
+export class BackendError extends Error {
+  readonly kind: AppError['kind'];
+  constructor(e: AppError) {
+    super(e.message);
+    this.kind = e.kind;
+  }
+}
+
+type Res<T> = { status: 'ok'; data: T } | { status: 'error'; error: AppError };
+
+async function unwrap<T>(p: Promise<Res<T>>): Promise<T> {
+  const r = await p;
+  if (r.status === 'ok') return r.data;
+  throw new BackendError(r.error);
+}
+
+/** A running long job: its id (for cancel) and its result. */
+export interface Job<T> {
+  id: number;
+  result: Promise<T>;
+}
+
+let nextJob = 1;
+
+function job<T>(
+  onProgress: (p: Progress) => void,
+  run: (id: number, ch: Channel<Progress>) => Promise<Res<T>>,
+): Job<T> {
+  const id = nextJob++;
+  const ch = new Channel<Progress>();
+  ch.onmessage = onProgress;
+  return { id, result: unwrap(run(id, ch)) };
+}
+
+export const backend = {
+  appInfo: () => unwrap(commands.appInfo()),
+  saveSettings: (locale: string | null, theme: string | null) =>
+    unwrap(commands.saveSettings(locale, theme)),
+  previewFile: (path: string, encoding: string | null) =>
+    unwrap(commands.previewFile(path, encoding)),
+  createProject: (
+    projectPath: string,
+    dataPath: string,
+    mapping: Mapping,
+    encoding: string | null,
+    labels: string[],
+    onProgress: (p: Progress) => void,
+  ) =>
+    job(onProgress, (id, ch) =>
+      commands.createProject(projectPath, dataPath, mapping, encoding, labels, id, ch),
+    ),
+  openProject: (path: string) => unwrap(commands.openProject(path)),
+  openDemoProject: () => unwrap(commands.openDemoProject()),
+  cancelJob: (id: number) => unwrap(commands.cancelJob(id)),
+
+  projectOverview: () => unwrap(commands.projectOverview()),
+  listTexts: (filter: TextFilter, offset: number, limit: number) =>
+    unwrap(commands.listTexts(filter, offset, limit)),
+  labelText: (id: number, label: string | null) => unwrap(commands.labelText(id, label)),
+  undo: (redo: boolean) => unwrap(commands.undo(redo)),
+  nextToLabel: (strategy: string, n: number) => unwrap(commands.nextToLabel(strategy, n)),
+  setLabels: (names: string[]) => unwrap(commands.setLabels(names)),
+  renameLabel: (name: string, newName: string) => unwrap(commands.renameLabel(name, newName)),
+  setLabelColor: (name: string, color: string) => unwrap(commands.setLabelColor(name, color)),
+
+  listModels: () => unwrap(commands.listModels()),
+  downloadModel: (id: string, onProgress: (p: Progress) => void) =>
+    job(onProgress, (jid, ch) => commands.downloadModel(id, jid, ch)),
+  importModel: (folder: string) => unwrap(commands.importModel(folder)),
+
+  estimateTraining: (modelId: string, preset: string) =>
+    unwrap(commands.estimateTraining(modelId, preset)),
+  startTraining: (request: TrainRequest, onProgress: (p: Progress) => void) =>
+    job(onProgress, (id, ch) => commands.startTraining(request, id, ch)),
+
+  listRuns: () => unwrap(commands.listRuns()),
+  evaluateRun: (runId: number) => unwrap(commands.evaluateRun(runId)),
+  predictText: (runId: number, text: string) => unwrap(commands.predictText(runId, text)),
+  predictFile: (runId: number, path: string, onProgress: (p: Progress) => void) =>
+    job(onProgress, (id, ch) => commands.predictFile(runId, path, id, ch)),
+  exportRun: (runId: number, dest: string) => unwrap(commands.exportRun(runId, dest)),
+
+  /** The native "Open File" dialog; null when the user closes it. */
+  async pickFile(filterName: string, extensions: string[]): Promise<string | null> {
+    const r = await open({ multiple: false, directory: false, filters: [{ name: filterName, extensions }] });
+    return typeof r === 'string' ? r : null;
+  },
+  /** The native folder dialog; null when the user closes it. */
+  async pickFolder(): Promise<string | null> {
+    const r = await open({ multiple: false, directory: true });
+    return typeof r === 'string' ? r : null;
+  },
+};
+
+export type Backend = typeof backend;

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { humanSecs, parseLabelList, pct, svgDataUrl } from './format';
+
+describe('format', () => {
+  it('prints durations like the CLI', () => {
+    expect(humanSecs(12.4)).toBe('12s');
+    expect(humanSecs(185)).toBe('3m 05s');
+    expect(humanSecs(3720)).toBe('1h 02m');
+    expect(humanSecs(-3)).toBe('0s');
+  });
+  it('prints percentages and dashes for unknowns', () => {
+    expect(pct(0.8734)).toBe('87.3%');
+    expect(pct(null)).toBe('–');
+    expect(pct(1, 0)).toBe('100%');
+  });
+  it('parses label lists with ASCII and Chinese commas', () => {
+    expect(parseLabelList(' negative, positive ,,negative')).toEqual(['negative', 'positive']);
+    expect(parseLabelList('正面，负面')).toEqual(['正面', '负面']);
+    expect(parseLabelList('')).toEqual([]);
+  });
+  it('wraps SVG, including non-ASCII text, in a data URL', () => {
+    const url = svgDataUrl('<svg><text>损失</text></svg>');
+    expect(url.startsWith('data:image/svg+xml;base64,')).toBe(true);
+    const bytes = Uint8Array.from(atob(url.split(',')[1]), (c) => c.charCodeAt(0));
+    expect(new TextDecoder().decode(bytes)).toBe('<svg><text>损失</text></svg>');
+  });
+});

@@ -1,0 +1,32 @@
+// Small pure helpers shared by panes (tested in format.test.ts).
+
+/** "1h 02m", "3m 05s", "12s". */
+export function humanSecs(s: number | null): string {
+  const n = Math.max(0, Math.round(s ?? 0));
+  if (n >= 3600) return `${Math.floor(n / 3600)}h ${String(Math.floor((n % 3600) / 60)).padStart(2, '0')}m`;
+  if (n >= 60) return `${Math.floor(n / 60)}m ${String(n % 60).padStart(2, '0')}s`;
+  return `${n}s`;
+}
+
+/** 0.8734 -> "87.3%". */
+export function pct(x: number | null | undefined, digits = 1): string {
+  return x == null || Number.isNaN(x) ? '–' : `${(x * 100).toFixed(digits)}%`;
+}
+
+/** "a, b ,,c" -> ["a", "b", "c"] (duplicates dropped, order kept). */
+export function parseLabelList(s: string): string[] {
+  const out: string[] = [];
+  for (const part of s.split(/[,，\n]/)) {
+    const v = part.trim();
+    if (v && !out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+/** A data: URL for an SVG string (images are allowed by the CSP; inline styles are not). */
+export function svgDataUrl(svg: string): string {
+  const bytes = new TextEncoder().encode(svg);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `data:image/svg+xml;base64,${btoa(bin)}`;
+}

@@ -1,0 +1,102 @@
+// The app as a whole: which pane is shown, the open project, its runs, the chosen base
+// model, language and theme, and the last error.
+import { backend, BackendError } from '../backend';
+import type { AppInfo, ProjectOverview, RunInfo } from '../backend';
+import { i18n, pickLocale, type Locale } from '../i18n.svelte';
+
+export type Pane = 'start' | 'label' | 'model' | 'train' | 'evaluate' | 'playground' | 'export';
+export const PANES: Pane[] = ['start', 'label', 'model', 'train', 'evaluate', 'playground', 'export'];
+export type Theme = 'light' | 'dark';
+
+export function messageOf(e: unknown): string {
+  if (e instanceof BackendError || e instanceof Error) return e.message;
+  return String(e);
+}
+
+export class AppModel {
+  pane = $state<Pane>('start');
+  info = $state<AppInfo | null>(null);
+  project = $state<ProjectOverview | null>(null);
+  runs = $state<RunInfo[]>([]);
+  modelId = $state('all-minilm-l6-v2');
+  theme = $state<Theme>('light');
+  error = $state<string | null>(null);
+
+  /** The newest run with a model. */
+  get latestRun(): RunInfo | null {
+    return this.runs.find((r) => r.modelDir != null) ?? null;
+  }
+
+  /** Whether a pane can be opened now (and why not, as a message key). */
+  blocker(p: Pane): 'nav.needProject' | 'nav.needRun' | null {
+    if (p === 'start' || p === 'model') return null;
+    if (!this.project) return 'nav.needProject';
+    if ((p === 'evaluate' || p === 'playground' || p === 'export') && !this.latestRun) return 'nav.needRun';
+    return null;
+  }
+
+  go(p: Pane): void {
+    if (this.blocker(p) == null) this.pane = p;
+  }
+
+  async init(prefersDark = false): Promise<void> {
+    try {
+      const info = await backend.appInfo();
+      this.info = info;
+      i18n.locale = pickLocale(info.settings.locale, info.systemLocale);
+      const saved = info.settings.theme;
+      this.theme = saved === 'dark' || saved === 'light' ? saved : prefersDark ? 'dark' : 'light';
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async setLocale(l: Locale): Promise<void> {
+    i18n.locale = l;
+    await this.saveSettings();
+  }
+
+  async setTheme(t: Theme): Promise<void> {
+    this.theme = t;
+    await this.saveSettings();
+  }
+
+  private async saveSettings(): Promise<void> {
+    try {
+      await backend.saveSettings(i18n.locale, this.theme);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async projectOpened(p: ProjectOverview): Promise<void> {
+    this.project = p;
+    this.runs = [];
+    await this.refreshRuns();
+    this.pane = 'label';
+    if (this.info) {
+      const recent = [p.path, ...this.info.settings.recent.filter((r) => r !== p.path)].slice(0, 8);
+      this.info = { ...this.info, settings: { ...this.info.settings, recent } };
+    }
+  }
+
+  async refreshProject(): Promise<void> {
+    try {
+      this.project = await backend.projectOverview();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      this.runs = await backend.listRuns();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  fail(e: unknown): void {
+    this.error = messageOf(e);
+  }
+}

@@ -1,0 +1,228 @@
+// Label pane: a focus mode (one text at a time, keys) and a virtualised table over the
+// whole project, with filters, undo and the model's predictions.
+import { backend } from '../backend';
+import type { LabelResult, TextFilter, TextRowDto } from '../backend';
+import type { AppModel } from './app.svelte';
+import { keyAction, type KeyAction, type KeyLike } from './keys';
+
+export const PAGE = 100;
+
+export class LabelState {
+  view = $state<'focus' | 'table'>('focus');
+  filter = $state<TextFilter>({ status: 'unlabelled', label: null, search: null, disagrees: false });
+  strategy = $state<'order' | 'uncertain'>('order');
+  queue = $state<TextRowDto[]>([]);
+  index = $state(0);
+  /** Table: rows by page number, and how many match. */
+  pages = $state<Record<number, TextRowDto[]>>({});
+  total = $state(0);
+  selected = $state<number | null>(null);
+  loading = $state(false);
+  private queueOffset = 0;
+
+  constructor(private app: AppModel) {}
+
+  get current(): TextRowDto | null {
+    return this.queue[this.index] ?? null;
+  }
+
+  get labels() {
+    return this.app.project?.labels ?? [];
+  }
+
+  /** Loads the focus queue (and resets the table) for the current filter. */
+  async reload(): Promise<void> {
+    this.loading = true;
+    try {
+      this.queueOffset = 0;
+      this.index = 0;
+      if (this.strategy === 'uncertain') {
+        this.queue = await backend.nextToLabel('uncertain', 50);
+        this.total = this.queue.length;
+      } else {
+        const page = await backend.listTexts(this.filter, 0, 50);
+        this.queue = page.rows;
+        this.total = page.total;
+      }
+      this.pages = {};
+    } catch (e) {
+      this.app.fail(e);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  /** More texts for the focus queue once its end is reached. */
+  private async more(): Promise<void> {
+    if (this.strategy === 'uncertain' || this.filter.status === 'unlabelled') {
+      // Labelled texts left the filter: the first page is the next batch.
+      const rows =
+        this.strategy === 'uncertain'
+          ? await backend.nextToLabel('uncertain', 50)
+          : (await backend.listTexts(this.filter, 0, 50)).rows;
+      const seen = new Set(this.queue.map((r) => r.id));
+      this.queue = [...this.queue, ...rows.filter((r) => !seen.has(r.id) && r.label == null)];
+    } else {
+      this.queueOffset += 50;
+      const page = await backend.listTexts(this.filter, this.queueOffset, 50);
+      this.queue = [...this.queue, ...page.rows];
+    }
+  }
+
+  async setFilter(f: Partial<TextFilter>): Promise<void> {
+    this.filter = { ...this.filter, ...f };
+    await this.reload();
+  }
+
+  async setStrategy(s: 'order' | 'uncertain'): Promise<void> {
+    this.strategy = s;
+    await this.reload();
+  }
+
+  private applyResult(r: LabelResult): void {
+    this.app.project = r.overview;
+    const byId = new Map(r.changed.map((c) => [c.id, c.label]));
+    const upd = (row: TextRowDto) => (byId.has(row.id) ? { ...row, label: byId.get(row.id) ?? null } : row);
+    this.queue = this.queue.map(upd);
+    const pages: Record<number, TextRowDto[]> = {};
+    for (const [k, rows] of Object.entries(this.pages)) pages[Number(k)] = rows.map(upd);
+    this.pages = pages;
+  }
+
+  /** Labels text `id` (null clears). */
+  async labelText(id: number, label: string | null): Promise<void> {
+    try {
+      this.applyResult(await backend.labelText(id, label));
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  async labelCurrent(label: string): Promise<void> {
+    const cur = this.current;
+    if (!cur) return;
+    await this.labelText(cur.id, label);
+    await this.next();
+  }
+
+  async next(): Promise<void> {
+    if (this.index < this.queue.length) this.index += 1;
+    if (this.index >= this.queue.length) {
+      try {
+        await this.more();
+      } catch (e) {
+        this.app.fail(e);
+      }
+    }
+  }
+
+  prev(): void {
+    if (this.index > 0) this.index -= 1;
+  }
+
+  async undo(redo = false): Promise<void> {
+    try {
+      const r = await backend.undo(redo);
+      this.applyResult(r);
+      const first = r.changed[0];
+      const at = first ? this.queue.findIndex((q) => q.id === first.id) : -1;
+      if (at >= 0) this.index = at;
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  async accept(): Promise<void> {
+    const cur = this.view === 'focus' ? this.current : this.selectedRow;
+    if (cur?.predicted) {
+      if (this.view === 'focus') await this.labelCurrent(cur.predicted);
+      else await this.labelText(cur.id, cur.predicted);
+    }
+  }
+
+  // ----- table -----
+
+  rowAt(i: number): TextRowDto | undefined {
+    return this.pages[Math.floor(i / PAGE)]?.[i % PAGE];
+  }
+
+  get selectedRow(): TextRowDto | null {
+    if (this.selected == null) return null;
+    return this.rowAt(this.selected) ?? null;
+  }
+
+  private inflight = new Set<number>();
+
+  /** Fetches the pages covering rows first..=last that are not loaded yet. */
+  async ensureRows(first: number, last: number): Promise<void> {
+    const want: number[] = [];
+    for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) {
+      if (!this.pages[p] && !this.inflight.has(p)) want.push(p);
+    }
+    await Promise.all(
+      want.map(async (p) => {
+        this.inflight.add(p);
+        try {
+          const page = await backend.listTexts(this.filter, p * PAGE, PAGE);
+          this.pages = { ...this.pages, [p]: page.rows };
+          this.total = page.total;
+        } catch (e) {
+          this.app.fail(e);
+        } finally {
+          this.inflight.delete(p);
+        }
+      }),
+    );
+  }
+
+  // ----- keys -----
+
+  async run(a: KeyAction): Promise<void> {
+    const table = this.view === 'table';
+    switch (a.type) {
+      case 'label':
+        if (table) {
+          const row = this.selectedRow;
+          if (row) {
+            await this.labelText(row.id, a.label);
+            if (this.selected != null && this.selected < this.total - 1) this.selected += 1;
+          }
+        } else await this.labelCurrent(a.label);
+        break;
+      case 'skip':
+      case 'next':
+        if (table) this.selected = Math.min(this.total - 1, (this.selected ?? -1) + 1);
+        else await this.next();
+        break;
+      case 'prev':
+        if (table) this.selected = Math.max(0, (this.selected ?? 1) - 1);
+        else this.prev();
+        break;
+      case 'undo':
+        await this.undo(false);
+        break;
+      case 'redo':
+        await this.undo(true);
+        break;
+      case 'accept':
+        await this.accept();
+        break;
+    }
+  }
+
+  /** Handles a key; true when it was one of ours (the caller prevents the default). */
+  handleKey(e: KeyLike): boolean {
+    const a = keyAction(e, this.labels);
+    if (!a) return false;
+    // One action at a time, in key order: fast typists must not label a text twice.
+    this.chain = this.chain.then(() => this.run(a));
+    return true;
+  }
+
+  private chain: Promise<void> = Promise.resolve();
+
+  /** Resolves when every queued key action has finished. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+}

@@ -1,0 +1,106 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { labels, overview, rows } from '../../test/fixtures';
+import { mockBackend, reset } from '../../test/ipc';
+import { AppModel } from './app.svelte';
+import { LabelState, PAGE } from './label.svelte';
+
+afterEach(reset);
+
+function setup(total = 5) {
+  const state = { labelled: new Map<number, string | null>() };
+  const m = mockBackend({
+    list_texts: (a) => {
+      const f = a.filter as { status: string };
+      const all = rows(total).map((r) => ({ ...r, label: state.labelled.get(r.id) ?? null }));
+      const hits = f.status === 'unlabelled' ? all.filter((r) => r.label == null) : all;
+      const off = a.offset as number;
+      return { rows: hits.slice(off, off + (a.limit as number)), total: hits.length, offset: off };
+    },
+    label_text: (a) => {
+      state.labelled.set(a.id as number, a.label as string | null);
+      return { changed: [{ id: a.id, label: a.label }], overview: overview({ labelled: state.labelled.size, undoable: 1 }) };
+    },
+    undo: () => {
+      const last = [...state.labelled.keys()].pop()!;
+      state.labelled.delete(last);
+      return { changed: [{ id: last, label: null }], overview: overview({ labelled: state.labelled.size }) };
+    },
+  });
+  const app = new AppModel();
+  app.project = overview();
+  return { m, app, st: new LabelState(app), state };
+}
+
+describe('LabelState focus mode', () => {
+  it('labels by keys in order, one text each, even when keys come fast', async () => {
+    const { m, app, st } = setup(5);
+    await st.reload();
+    expect(st.current?.id).toBe(1);
+    expect(st.handleKey({ key: '1' })).toBe(true);
+    expect(st.handleKey({ key: '2' })).toBe(true);
+    expect(st.handleKey({ key: 'x' })).toBe(false);
+    await st.settled();
+    expect(m.argsOf('label_text')).toEqual([
+      { id: 1, label: 'negative' },
+      { id: 2, label: 'positive' },
+    ]);
+    expect(st.current?.id).toBe(3);
+    expect(app.project?.labelled).toBe(2);
+  });
+
+  it('skips, goes back, and undoes the last label', async () => {
+    const { m, st } = setup(5);
+    await st.reload();
+    st.handleKey({ key: 's' });
+    await st.settled();
+    expect(st.current?.id).toBe(2);
+    st.handleKey({ key: 'ArrowLeft' });
+    await st.settled();
+    expect(st.current?.id).toBe(1);
+    st.handleKey({ key: '2' });
+    st.handleKey({ key: 'z', ctrlKey: true });
+    await st.settled();
+    expect(m.argsOf('undo')).toEqual([{ redo: false }]);
+    expect(st.current?.id).toBe(1);
+    expect(st.current?.label).toBeNull();
+  });
+
+  it('fetches the next unlabelled texts at the end of the queue', async () => {
+    const { st } = setup(60);
+    await st.reload();
+    expect(st.queue).toHaveLength(50);
+    for (let i = 0; i < 50; i++) st.handleKey({ key: '1' });
+    await st.settled();
+    expect(st.current?.id).toBe(51);
+  });
+
+  it('accepts the model prediction with Enter', async () => {
+    const { m, st } = setup(3);
+    await st.reload();
+    st.queue = st.queue.map((r) => ({ ...r, predicted: 'positive', confidence: 0.9 }));
+    st.handleKey({ key: 'Enter' });
+    await st.settled();
+    expect(m.argsOf('label_text')[0]).toEqual({ id: 1, label: 'positive' });
+  });
+});
+
+describe('LabelState table', () => {
+  it('loads only the pages a scroll position needs', async () => {
+    const { m, st } = setup(1000);
+    st.view = 'table';
+    st.filter = { status: 'any', label: null, search: null, disagrees: false };
+    await st.ensureRows(250, 260);
+    expect(m.argsOf('list_texts').map((a) => a.offset)).toEqual([2 * PAGE]);
+    expect(st.rowAt(255)?.id).toBe(256);
+    await st.ensureRows(250, 260);
+    expect(m.argsOf('list_texts')).toHaveLength(1);
+    st.selected = 255;
+    st.handleKey({ key: '2', targetTag: 'DIV' });
+    await st.settled();
+    expect(m.argsOf('label_text')[0]).toEqual({ id: 256, label: 'positive' });
+    expect(st.rowAt(255)?.label).toBe('positive');
+    expect(st.selected).toBe(256);
+    expect(labels).toHaveLength(2);
+  });
+});

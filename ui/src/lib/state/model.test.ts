@@ -1,0 +1,65 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { mockBackend, reset, tick } from '../../test/ipc';
+import { AppModel } from './app.svelte';
+import { ModelState } from './model.svelte';
+
+afterEach(reset);
+
+const card = (id: string, downloaded: boolean, recommended = false) => ({
+  id,
+  name: id,
+  languages: ['en'],
+  license: 'MIT',
+  paramsMillions: 22.7,
+  downloadMb: 91,
+  summary: '',
+  downloaded,
+  recommended,
+  textsPerSec: 120,
+  fromCatalog: true,
+});
+
+describe('ModelState', () => {
+  it('selects the recommended model when it is downloaded', async () => {
+    mockBackend({
+      list_models: () => ({
+        models: [card('all-minilm-l6-v2', false), card('multilingual-e5-small', true, true)],
+        recommended: 'multilingual-e5-small',
+        why: 'Chinese',
+        device: 'cpu',
+        deviceExplanation: 'using CPU (2 threads)',
+      }),
+    });
+    const app = new AppModel();
+    const st = new ModelState(app);
+    await st.load();
+    expect(app.modelId).toBe('multilingual-e5-small');
+    expect(st.view?.device).toBe('cpu');
+  });
+
+  it('downloads with progress and can cancel', async () => {
+    let finish: (v: unknown) => void = () => {};
+    let downloaded = false;
+    const m = mockBackend({
+      list_models: () => ({ models: [card('x', downloaded)], recommended: 'x', why: '', device: 'cpu', deviceExplanation: '' }),
+      download_model: () => new Promise((r) => (finish = r)),
+      cancel_job: () => true,
+    });
+    const app = new AppModel();
+    const st = new ModelState(app);
+    const done = st.download('x');
+    await tick();
+    expect(st.downloading).toBe('x');
+    m.progress('download_model', [{ kind: 'phase', data: { name: 'download', total: 1000 } }, { kind: 'advance', data: { done: 250, total: 1000 } }]);
+    expect(st.progress.fraction).toBeCloseTo(0.25);
+    await st.cancel();
+    expect(m.argsOf('cancel_job')[0]).toEqual({ job: m.argsOf('download_model')[0].job });
+    downloaded = true;
+    finish(null);
+    await done;
+    expect(st.downloading).toBeNull();
+    expect(app.modelId).toBe('x');
+    expect(st.view?.models[0].downloaded).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { overview, run } from '../../test/fixtures';
+import { mockBackend, reset, tick } from '../../test/ipc';
+import { AppModel } from './app.svelte';
+import { cellItems, defaultExportDir, EvalState, ExportState, PlaygroundState } from './results.svelte';
+
+afterEach(reset);
+
+const items = [
+  { id: 1, text: 'good', truth: 'positive', predicted: 'positive', confidence: 0.9 },
+  { id: 2, text: 'bad', truth: 'negative', predicted: 'positive', confidence: 0.6 },
+  { id: 3, text: 'awful', truth: 'negative', predicted: 'positive', confidence: 0.7 },
+];
+const view = {
+  runId: 1,
+  split: 'test',
+  metrics: { accuracy: 1 / 3, macroF1: 0.25, perClass: [], confusion: [[0, 2], [0, 1]], labels: ['negative', 'positive'], n: 3, majorityBaseline: 2 / 3 },
+  items,
+};
+
+function appWithRun() {
+  const app = new AppModel();
+  app.project = overview();
+  app.runs = [run];
+  return app;
+}
+
+describe('Evaluate', () => {
+  it('lists the texts of a confusion cell', () => {
+    expect(cellItems(items, 'negative', 'positive').map((i) => i.id)).toEqual([2, 3]);
+    expect(cellItems(items, 'positive', 'negative')).toEqual([]);
+  });
+
+  it('loads the latest run, picks a cell and relabels its selected text', async () => {
+    const m = mockBackend({
+      evaluate_run: () => view,
+      label_text: () => ({ changed: [{ id: 3, label: 'positive' }], overview: overview({ labelled: 1 }) }),
+    });
+    const app = appWithRun();
+    const st = new EvalState(app);
+    await st.load();
+    expect(m.argsOf('evaluate_run')[0]).toEqual({ runId: 1 });
+    st.pick('negative', 'positive');
+    st.selected = 1;
+    await st.relabel('positive');
+    expect(m.argsOf('label_text')[0]).toEqual({ id: 3, label: 'positive' });
+    expect(m.argsOf('evaluate_run')).toHaveLength(2);
+    expect(app.project?.labelled).toBe(1);
+  });
+});
+
+describe('Playground', () => {
+  it('predicts after typing pauses, and keeps only the newest answer', async () => {
+    const m = mockBackend({
+      predict_text: (a) => ({ label: String(a.text).includes('good') ? 'positive' : 'negative', probs: [] }),
+    });
+    const st = new PlaygroundState(appWithRun(), 5);
+    st.input('g');
+    st.input('go');
+    st.input('good');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(m.argsOf('predict_text')).toEqual([{ runId: 1, text: 'good' }]);
+    expect(st.a?.label).toBe('positive');
+  });
+
+  it('compares two runs side by side', async () => {
+    const m = mockBackend({ predict_text: (a) => ({ label: a.runId === 1 ? 'positive' : 'negative', probs: [] }) });
+    const st = new PlaygroundState(appWithRun(), 0);
+    st.text = 'hmm';
+    await st.setRuns(1, 2);
+    expect(m.argsOf('predict_text').map((a) => a.runId).sort()).toEqual([1, 2]);
+    expect(st.a?.label).toBe('positive');
+    expect(st.b?.label).toBe('negative');
+  });
+
+  it('clears the result for an empty text', async () => {
+    const m = mockBackend({ predict_text: () => ({ label: 'x', probs: [] }) });
+    const st = new PlaygroundState(appWithRun(), 0);
+    st.input('   ');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(m.calls).toHaveLength(0);
+    expect(st.a).toBeNull();
+  });
+});
+
+describe('Export', () => {
+  it('suggests a folder beside the project and exports the latest run there', async () => {
+    expect(defaultExportDir('/home/me/data/movies.studio', 'movies')).toBe('/home/me/data/movies-classifier');
+    const m = mockBackend({
+      export_run: (a) => ({ path: a.dest, files: ['config.json'], python: 'from transformers import pipeline', cli: `studio predict --model ${a.dest}` }),
+    });
+    const st = new ExportState(appWithRun());
+    st.prepare();
+    expect(st.dest).toBe('/tmp/movies-classifier');
+    await st.run();
+    await tick();
+    expect(m.argsOf('export_run')[0]).toEqual({ runId: 1, dest: '/tmp/movies-classifier' });
+    expect(st.info?.cli).toContain('studio predict --model /tmp/movies-classifier');
+  });
+});

@@ -1,0 +1,127 @@
+// Start pane: recent projects, a new project from a file (preview, column mapping,
+// encoding, labels), open a project, the demo.
+import { backend } from '../backend';
+import type { FilePreview, ImportSummary, Mapping } from '../backend';
+import { parseLabelList } from '../format';
+import type { MessageKey } from '../i18n.svelte';
+import type { AppModel } from './app.svelte';
+import { JobProgress } from './progress.svelte';
+
+export const DATA_EXTENSIONS = ['csv', 'tsv', 'txt', 'json', 'jsonl', 'xlsx'];
+export const ENCODINGS = ['auto', 'utf-8', 'gbk', 'gb18030', 'big5', 'utf-16le', 'utf-16be', 'shift_jis', 'windows-1252'];
+
+export class StartState {
+  preview = $state<FilePreview | null>(null);
+  mapping = $state<Mapping>({ text: '', label: null, id: null });
+  encoding = $state('auto');
+  labelsText = $state('negative, positive');
+  projectPath = $state('');
+  busy = $state(false);
+  jobId = $state<number | null>(null);
+  progress = new JobProgress();
+  summary = $state<ImportSummary | null>(null);
+
+  constructor(private app: AppModel) {}
+
+  /** What stops "Create project", as a message key. */
+  get problem(): MessageKey | null {
+    if (!this.preview) return null;
+    if (!this.mapping.text) return 'start.needText';
+    if (!this.mapping.label && parseLabelList(this.labelsText).length < 2) return 'start.needLabels';
+    return null;
+  }
+
+  async pickFile(): Promise<void> {
+    try {
+      const path = await backend.pickFile('Data', DATA_EXTENSIONS);
+      if (path) await this.load(path);
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  async load(path: string): Promise<void> {
+    this.busy = true;
+    try {
+      const pv = await backend.previewFile(path, this.encoding === 'auto' ? null : this.encoding);
+      this.preview = pv;
+      this.mapping = { ...pv.guess };
+      this.projectPath = pv.suggestedProject;
+      this.summary = null;
+    } catch (e) {
+      this.app.fail(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async setEncoding(enc: string): Promise<void> {
+    this.encoding = enc;
+    if (this.preview) await this.load(this.preview.path);
+  }
+
+  closePreview(): void {
+    this.preview = null;
+  }
+
+  async create(): Promise<void> {
+    const pv = this.preview;
+    if (!pv || this.problem) return;
+    this.busy = true;
+    this.progress.reset();
+    const mapping: Mapping = { ...this.mapping };
+    const labels = mapping.label ? [] : parseLabelList(this.labelsText);
+    try {
+      const job = backend.createProject(
+        this.projectPath,
+        pv.path,
+        mapping,
+        this.encoding === 'auto' ? null : this.encoding,
+        labels,
+        (p) => this.progress.apply(p),
+      );
+      this.jobId = job.id;
+      const summary = await job.result;
+      this.summary = summary;
+      this.preview = null;
+      await this.app.projectOpened(summary.project);
+    } catch (e) {
+      this.app.fail(e);
+    } finally {
+      this.busy = false;
+      this.jobId = null;
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (this.jobId != null) await backend.cancelJob(this.jobId);
+  }
+
+  async open(path: string): Promise<void> {
+    try {
+      await this.app.projectOpened(await backend.openProject(path));
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  async pickProject(): Promise<void> {
+    try {
+      const path = await backend.pickFile('Sentiment Studio project', ['studio']);
+      if (path) await this.open(path);
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  async openDemo(): Promise<void> {
+    this.busy = true;
+    try {
+      await this.app.projectOpened(await backend.openDemoProject());
+    } catch (e) {
+      this.app.fail(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+}

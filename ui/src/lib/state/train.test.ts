@@ -1,0 +1,98 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it } from 'vitest';
+import { overview, run } from '../../test/fixtures';
+import { mockBackend, reset, tick } from '../../test/ipc';
+import { AppModel } from './app.svelte';
+import { TrainState } from './train.svelte';
+
+afterEach(reset);
+
+const metrics = {
+  accuracy: 0.9,
+  macroF1: 0.89,
+  perClass: [],
+  confusion: [[1, 0], [0, 1]],
+  labels: ['negative', 'positive'],
+  n: 2,
+  majorityBaseline: 0.5,
+};
+
+function ready(app: AppModel) {
+  app.project = overview({
+    labelled: 20,
+    labels: [
+      { name: 'negative', color: '#000000', key: '1', count: 10 },
+      { name: 'positive', color: '#ffffff', key: '2', count: 10 },
+    ],
+  });
+}
+
+describe('TrainState', () => {
+  it('is not ready without enough labels of two kinds', () => {
+    const app = new AppModel();
+    const st = new TrainState(app);
+    expect(st.ready).toBe(false);
+    app.project = overview({ labelled: 20, labels: [{ name: 'a', color: '#000000', key: '1', count: 20 }, { name: 'b', color: '#000000', key: '2', count: 0 }] });
+    expect(st.ready).toBe(false);
+    ready(app);
+    expect(st.ready).toBe(true);
+  });
+
+  it('asks for an estimate for the chosen preset', async () => {
+    const m = mockBackend({ estimate_training: () => ({ seconds: 30, texts: 18, testTexts: 2 }) });
+    const app = new AppModel();
+    const st = new TrainState(app);
+    await st.setPreset('balanced');
+    expect(m.argsOf('estimate_training')[0]).toEqual({ modelId: 'all-minilm-l6-v2', preset: 'balanced' });
+    expect(st.estimate?.seconds).toBe(30);
+  });
+
+  it('streams progress and charts, then shows the result and refreshes runs', async () => {
+    let finish: (v: unknown) => void = () => {};
+    const m = mockBackend({
+      start_training: () => new Promise((r) => (finish = r)),
+      list_runs: () => [run],
+      project_overview: () => overview({ labelled: 20, hasPredictions: true }),
+    });
+    const app = new AppModel();
+    ready(app);
+    const st = new TrainState(app);
+    st.epochs = 3;
+    const done = st.start();
+    await tick();
+    expect(m.argsOf('start_training')[0].request).toEqual({ modelId: 'all-minilm-l6-v2', preset: 'quick', mode: null, epochs: 3, lr: null, seed: 42 });
+    expect(st.running).toBe(true);
+    m.progress('start_training', [
+      { kind: 'phase', data: { name: 'train', total: 10 } },
+      { kind: 'step', data: { step: 5, totalSteps: 10, epoch: 1, loss: 0.4, etaSecs: 3, elapsedSecs: 3 } },
+      { kind: 'charts', data: { lossSvg: '<svg>l</svg>', validationSvg: '<svg>v</svg>' } },
+    ]);
+    expect(st.progress.fraction).toBeCloseTo(0.5);
+    expect(st.progress.charts?.lossSvg).toBe('<svg>l</svg>');
+    finish({ runId: 1, modelDir: '/runs/run-1', validation: metrics, test: metrics, lossSvg: '<svg>L</svg>', validationSvg: '<svg>V</svg>', seconds: 4, epochs: 3, why: 'quick' });
+    await done;
+    expect(st.running).toBe(false);
+    expect(st.result?.runId).toBe(1);
+    expect(st.progress.charts?.lossSvg).toBe('<svg>L</svg>');
+    expect(app.latestRun?.id).toBe(1);
+    expect(app.project?.hasPredictions).toBe(true);
+  });
+
+  it('tells a cancelled run from a failed one', async () => {
+    let kind = 'cancelled';
+    mockBackend({
+      start_training: () => {
+        throw { kind, message: kind === 'cancelled' ? 'cancelled' : 'the loss diverged; try a lower learning rate (e.g. 2e-5)' };
+      },
+    });
+    const app = new AppModel();
+    ready(app);
+    const st = new TrainState(app);
+    await st.start();
+    expect(st.outcome).toBe('cancelled');
+    kind = 'runtime';
+    await st.start();
+    expect(st.outcome).toBe('failed');
+    expect(st.failure).toContain('lower learning rate');
+  });
+});

@@ -1,0 +1,44 @@
+import type { LabelDto, ProjectOverview, RunInfo, TextRowDto } from '../lib/bindings';
+
+export const labels: LabelDto[] = [
+  { name: 'negative', color: '#d1495b', key: '1', count: 0 },
+  { name: 'positive', color: '#2e86ab', key: '2', count: 0 },
+];
+
+export function overview(over: Partial<ProjectOverview> = {}): ProjectOverview {
+  return {
+    path: '/tmp/movies.studio',
+    name: 'movies',
+    total: 60,
+    labelled: 0,
+    labels,
+    train: 0,
+    validation: 0,
+    test: 0,
+    hasPredictions: false,
+    undoable: 0,
+    ...over,
+  };
+}
+
+export function rows(n: number, from = 1): TextRowDto[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: from + i,
+    text: `text ${from + i}`,
+    label: null,
+    split: null,
+    predicted: null,
+    confidence: null,
+  }));
+}
+
+export const run: RunInfo = {
+  id: 1,
+  model: 'all-minilm-l6-v2',
+  status: 'finished',
+  modelDir: '/home/runs/run-1',
+  accuracy: 0.8,
+  macroF1: 0.79,
+  testAccuracy: 0.75,
+  startedAtMs: 0,
+};
