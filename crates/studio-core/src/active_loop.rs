@@ -61,12 +61,9 @@ pub fn labelled_at_last_refresh(project: &Project) -> Result<usize> {
         .runs()?
         .into_iter()
         .filter(|r| r.record.model == LOOP_RUN)
-        .filter_map(|r| {
-            r.record
-                .metrics
-                .and_then(|m| m.get("labelled").and_then(|v| v.as_u64()))
-        })
-        .last()
+        .max_by_key(|r| r.id)
+        .and_then(|r| r.record.metrics)
+        .and_then(|m| m.get("labelled").and_then(|v| v.as_u64()))
         .unwrap_or(0) as usize)
 }
 
