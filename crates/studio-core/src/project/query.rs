@@ -467,28 +467,8 @@ impl Project {
             return Ok(pool);
         }
         let texts: Vec<String> = pool.iter().map(|r| r.text.clone()).collect();
-        let mut vecs = embedder.embed(&texts)?;
-        for v in &mut vecs {
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-            v.iter_mut().for_each(|x| *x /= norm);
-        }
-        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let mut chosen = vec![0usize];
-        let mut nearest: Vec<f32> = vecs.iter().map(|v| 1.0 - dot(v, &vecs[0])).collect();
-        while chosen.len() < n {
-            let Some((best, _)) = nearest
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !chosen.contains(i))
-                .max_by(|a, b| a.1.total_cmp(b.1))
-            else {
-                break;
-            };
-            chosen.push(best);
-            for (i, v) in vecs.iter().enumerate() {
-                nearest[i] = nearest[i].min(1.0 - dot(v, &vecs[best]));
-            }
-        }
+        let vecs = embedder.embed(&texts)?;
+        let chosen = crate::active::farthest_first(&vecs, n);
         Ok(chosen.into_iter().map(|i| pool[i].clone()).collect())
     }
 
