@@ -95,6 +95,15 @@ impl LabeledData {
         c
     }
 
+    /// Examples of the rarest label that has any (0 when there are none).
+    pub fn min_class_count(&self) -> usize {
+        self.counts()
+            .into_iter()
+            .filter(|&c| c > 0)
+            .min()
+            .unwrap_or(0)
+    }
+
     /// The subset at `indices`, keeping the label names.
     pub fn subset(&self, indices: &[usize]) -> LabeledData {
         LabeledData {

@@ -259,17 +259,11 @@ pub fn forecast(rows: &[CurveRow], method: Mode, step: f64) -> Option<Forecast> 
 
 /// Accuracy against labels per class (log scale), one line per method, ±1 std bars.
 pub fn curve_svg(rows: &[CurveRow], title: &str) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        let _ = draw_curve(&root, rows, title);
-        let _ = root.present();
-    }
-    svg
+    super::render_svg((720, 420), |root| draw_curve(root, rows, title))
 }
 
 fn draw_curve(
-    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    root: &super::SvgArea<'_>,
     rows: &[CurveRow],
     title: &str,
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {

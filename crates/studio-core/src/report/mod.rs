@@ -10,19 +10,31 @@ use plotters::prelude::*;
 const W: u32 = 640;
 const H: u32 = 360;
 
-/// Training loss per step (and its moving average), with validation loss per epoch.
-pub fn loss_chart_svg(step_losses: &[f32], history: &[EpochInfo]) -> String {
+/// The drawing area every chart draws on.
+pub(crate) type SvgArea<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// Renders `draw` to an SVG string of `size`. A drawing error leaves a partial chart
+/// rather than failing the export or report that asked for it.
+pub(crate) fn render_svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&SvgArea<'_>) -> Result<(), Box<dyn std::error::Error>>,
+) -> String {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        let _ = draw_loss(&root, step_losses, history);
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let _ = draw(&root);
         let _ = root.present();
     }
     svg
 }
 
+/// Training loss per step (and its moving average), with validation loss per epoch.
+pub fn loss_chart_svg(step_losses: &[f32], history: &[EpochInfo]) -> String {
+    render_svg((W, H), |root| draw_loss(root, step_losses, history))
+}
+
 fn draw_loss(
-    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    root: &SvgArea<'_>,
     losses: &[f32],
     history: &[EpochInfo],
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -87,17 +99,11 @@ fn draw_loss(
 
 /// Validation accuracy and macro-F1 per epoch.
 pub fn validation_chart_svg(history: &[EpochInfo]) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        let _ = draw_validation(&root, history);
-        let _ = root.present();
-    }
-    svg
+    render_svg((W, H), |root| draw_validation(root, history))
 }
 
 fn draw_validation(
-    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    root: &SvgArea<'_>,
     history: &[EpochInfo],
 ) -> Result<(), Box<dyn std::error::Error>> {
     root.fill(&WHITE)?;

@@ -99,12 +99,7 @@ pub fn train(
     let n_labels = data.label_names.len();
     // With mean pooling, head and few-shot modes fit the classifier to convergence (no
     // early stopping), so with very few labels nothing is held out: every label trains.
-    let min_all = data
-        .counts()
-        .into_iter()
-        .filter(|&c| c > 0)
-        .min()
-        .unwrap_or(0);
+    let min_all = data.min_class_count();
     let provisional = make_plan(opts, base.natural_pooling, data.len(), min_all, target.kind)?;
     let probe_head = matches!(provisional.mode, Mode::Head | Mode::Fewshot)
         && provisional.pooling == Pooling::Mean;
@@ -122,13 +117,7 @@ pub fn train(
             ),
         });
     }
-    let train_counts = data.subset(&split.train).counts();
-    let min_per_class = train_counts
-        .iter()
-        .copied()
-        .filter(|&c| c > 0)
-        .min()
-        .unwrap_or(0);
+    let min_per_class = data.subset(&split.train).min_class_count();
     let plan = make_plan(
         opts,
         base.natural_pooling,
@@ -510,8 +499,7 @@ fn fit_probe_head(
     let logits_of = |x: &Tensor| -> Result<Vec<Vec<f32>>> {
         Ok(x.matmul(&w.t()?)?.broadcast_add(b)?.to_vec2::<f32>()?)
     };
-    let (train_m, train_loss) = score(&logits_of(&x)?, &y, &data.label_names);
-    let _ = train_m;
+    let (_, train_loss) = score(&logits_of(&x)?, &y, &data.label_names);
     let (validation, val_loss) = if split.validation.is_empty() {
         (Metrics::compute(&[], &[], &data.label_names), f32::NAN)
     } else {
