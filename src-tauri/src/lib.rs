@@ -45,6 +45,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             models::import_model,
             train::estimate_training,
             train::start_training,
+            curve::learning_curve,
             results::list_runs,
             results::evaluate_run,
             results::predict_text,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use studio_core::active_loop::VectorCache;
 use studio_core::infer::Predictor;
 use studio_core::progress::CancelToken;
 use studio_core::project::Project;
@@ -22,6 +23,8 @@ pub struct Shared {
     project: Mutex<Option<Project>>,
     jobs: Mutex<HashMap<u32, CancelToken>>,
     predictors: Mutex<HashMap<PathBuf, Arc<Predictor>>>,
+    /// Sentence vectors of the open project's texts, per base model folder.
+    vectors: Mutex<HashMap<PathBuf, VectorCache>>,
     settings: Mutex<Settings>,
 }
 
@@ -55,6 +58,7 @@ impl Shared {
             project: Mutex::new(None),
             jobs: Mutex::new(HashMap::new()),
             predictors: Mutex::new(HashMap::new()),
+            vectors: Mutex::new(HashMap::new()),
             settings: Mutex::new(settings),
         }
     }
@@ -73,6 +77,7 @@ impl Shared {
         let path = p.path().to_string_lossy().into_owned();
         *lock(&self.project) = Some(p);
         lock(&self.predictors).clear();
+        lock(&self.vectors).clear();
         let mut s = lock(&self.settings);
         s.recent.retain(|r| r != &path);
         s.recent.insert(0, path);
@@ -139,5 +144,16 @@ impl Shared {
         let p = Arc::new(Predictor::load(dir, &device.device)?);
         lock(&self.predictors).insert(dir.to_path_buf(), p.clone());
         Ok(p)
+    }
+
+    /// Runs `f` with the vector cache of base model folder `model_dir` (texts are
+    /// embedded once per project and model).
+    pub fn with_vector_cache<T>(
+        &self,
+        model_dir: &Path,
+        f: impl FnOnce(&mut VectorCache) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut all = lock(&self.vectors);
+        f(all.entry(model_dir.to_path_buf()).or_default())
     }
 }

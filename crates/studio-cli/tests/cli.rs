@@ -153,6 +153,37 @@ fn train_eval_predict_round_trip_with_json_contracts() {
         .ends_with("\tgood film"));
 }
 
+#[test]
+fn estimate_names_the_method_and_a_time_and_trains_nothing() {
+    let f = Fixture::new();
+    let estimate = |preset: &str| {
+        let o = f.run(&[
+            "train",
+            "--data",
+            &f.s("train.csv"),
+            "--model",
+            &f.s("base"),
+            "--preset",
+            preset,
+            "--device",
+            "cpu",
+            "--estimate",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // 30 per label: few labels, so balanced picks few-shot and says why; quick picks head.
+    let balanced = estimate("balanced");
+    assert!(balanced.contains("mode fewshot"), "{balanced}");
+    assert!(balanced.contains("few labels"), "{balanced}");
+    assert!(balanced.contains("ms per text"), "{balanced}");
+    assert!(estimate("quick").contains("mode head"));
+    assert!(
+        !f.p("model").exists(),
+        "an estimate must not train or export"
+    );
+}
+
 fn expect_bad_input(o: &Output, needles: &[&str]) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(2), "exit code for: {err}");

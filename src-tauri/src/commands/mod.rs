@@ -1,5 +1,6 @@
 //! Tauri commands, one file per pane. Each is a few lines over studio-core.
 
+pub mod curve;
 pub mod label;
 pub mod models;
 pub mod results;

@@ -16,7 +16,7 @@ use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
 use studio_core::project::RunRecord;
 use studio_core::report::{loss_chart_svg, validation_chart_svg};
-use studio_core::train::{train, Preset, Target, TrainOptions};
+use studio_core::train::{estimate, train, Preset, Target, TrainOptions};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -38,16 +38,21 @@ pub struct TrainRequest {
     pub seed: u32,
 }
 
-/// A time estimate before starting.
+/// What a run will do and how long it will take, before starting.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Estimate {
-    /// Seconds, roughly.
+    /// Seconds if every epoch runs (measured: the model's speed on a sample of the
+    /// project's texts on this machine).
     pub seconds: f64,
     /// Labelled texts the model will learn from (train and validation splits).
     pub texts: u32,
     /// Labelled texts held out for the final test.
     pub test_texts: u32,
+    /// The training method the preset picks: "full", "lora", "head" or "fewshot".
+    pub mode: String,
+    /// Why that method and these settings, in one sentence.
+    pub why: String,
 }
 
 /// What a finished run gives the UI.
@@ -90,32 +95,52 @@ fn learn_data(state: &AppState) -> AppResult<(LabeledData, LabeledData, PathBuf)
     })
 }
 
-/// A rough time for the run: the encoder's speed on this machine times the passes the
-/// preset makes (the Quick preset reads every text once; fine-tuning costs ~12 forward
-/// passes per text per epoch).
+/// Plans the run the preset would make on the open project and measures how long it
+/// will take (the engine times the model on a sample of the project's texts).
 #[tauri::command]
 #[specta::specta]
 pub async fn estimate_training(
     state: State<'_, AppState>,
-    model_id: String,
-    preset: String,
+    request: TrainRequest,
 ) -> AppResult<Estimate> {
-    let preset = parse_preset(&preset)?;
-    let (learn, test, _) = learn_data(&state)?;
-    let catalog = Catalog::builtin();
-    let params = catalog.get(&model_id).map_or(110.0, |m| m.params_millions);
-    let kind = device::open(DeviceChoice::Auto)?.kind;
-    let tps = super::models::texts_per_sec(params, kind);
-    let n = learn.len() as f64;
-    let passes = match preset {
-        Preset::Quick => 1.0,
-        Preset::Balanced => 3.0 * 12.0,
-        Preset::Best => 6.0 * 12.0 * 2.0,
-    };
+    let shared = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || estimate_blocking(&shared, &request))
+        .await
+        .map_err(|e| AppError::runtime(e.to_string()))?
+}
+
+fn estimate_blocking(state: &AppState, req: &TrainRequest) -> AppResult<Estimate> {
+    let (learn, test, _) = learn_data(state)?;
+    let base = ModelStore::new(&state.home).resolve(&req.model_id, &Catalog::builtin())?;
+    let dev = device::open(DeviceChoice::Auto)?;
+    let e = estimate(
+        &base,
+        &learn,
+        &train_options(req)?,
+        Target {
+            device: &dev.device,
+            kind: dev.kind,
+        },
+        &CancelToken::new(),
+    )?;
     Ok(Estimate {
-        seconds: 5.0 + n * passes / tps,
+        seconds: e.seconds,
         texts: learn.len() as u32,
         test_texts: test.len() as u32,
+        mode: format!("{:?}", e.plan.mode).to_lowercase(),
+        why: e.plan.why,
+    })
+}
+
+/// The engine's options for what the user chose.
+fn train_options(req: &TrainRequest) -> AppResult<TrainOptions> {
+    Ok(TrainOptions {
+        preset: parse_preset(&req.preset)?,
+        mode: req.mode.as_deref().map(str::parse).transpose()?,
+        epochs: req.epochs.map(|e| e as usize),
+        lr: req.lr,
+        seed: u64::from(req.seed),
+        ..TrainOptions::default()
     })
 }
 
@@ -169,14 +194,7 @@ fn train_blocking(
     let dev = device::open(DeviceChoice::Auto)?;
     let mut obs = ChannelObserver::new(channel);
     obs.send(Progress::Note(dev.explanation.clone()));
-    let opts = TrainOptions {
-        preset: parse_preset(&req.preset)?,
-        mode: req.mode.as_deref().map(str::parse).transpose()?,
-        epochs: req.epochs.map(|e| e as usize),
-        lr: req.lr,
-        seed: u64::from(req.seed),
-        ..TrainOptions::default()
-    };
+    let opts = train_options(&req)?;
     let settings = serde_json::to_value(&opts).unwrap_or_default();
     let mut record = RunRecord {
         model: req.model_id.clone(),

@@ -55,16 +55,20 @@ export const commands = {
 	/**  Copies a local Hugging Face model folder into the store; returns its id. */
 	importModel: (folder: string) => typedError<string, AppError>(__TAURI_INVOKE("import_model", { folder })),
 	/**
-	 *  A rough time for the run: the encoder's speed on this machine times the passes the
-	 *  preset makes (the Quick preset reads every text once; fine-tuning costs ~12 forward
-	 *  passes per text per epoch).
+	 *  Plans the run the preset would make on the open project and measures how long it
+	 *  will take (the engine times the model on a sample of the project's texts).
 	 */
-	estimateTraining: (modelId: string, preset: string) => typedError<Estimate, AppError>(__TAURI_INVOKE("estimate_training", { modelId, preset })),
+	estimateTraining: (request: TrainRequest) => typedError<Estimate, AppError>(__TAURI_INVOKE("estimate_training", { request })),
 	/**
 	 *  Trains a model on the open project's labels (a job: progress over `on_progress`,
 	 *  cancellable with `cancel_job`).
 	 */
 	startTraining: (request: TrainRequest, job: number, onProgress: Channel<Progress>) => typedError<TrainResult, AppError>(__TAURI_INVOKE("start_training", { request, job, onProgress })),
+	/**
+	 *  The learning curve of the fast classifier on the open project's labels, with base
+	 *  model `model_id` (seconds; vectors are cached between calls).
+	 */
+	learningCurve: (modelId: string) => typedError<LearningCurve, AppError>(__TAURI_INVOKE("learning_curve", { modelId })),
 	/**  Every run of the open project, newest first. */
 	listRuns: () => typedError<RunInfo[], AppError>(__TAURI_INVOKE("list_runs")),
 	/**
@@ -140,6 +144,18 @@ export type ClassMetricsDto = {
 	support: number,
 };
 
+/**  One size on the curve. */
+export type CurveRowDto = {
+	/**  Labels per class; null for "every labelled text". */
+	perClass: number | null,
+	/**  Mean labelled texts. */
+	nLabels: number | null,
+	/**  Mean test accuracy over the seeds. */
+	accuracy: number | null,
+	/**  Its standard deviation. */
+	accuracyStd: number | null,
+};
+
 /**  One finished epoch. */
 export type EpochUpdate = {
 	/**  1-based epoch. */
@@ -169,14 +185,21 @@ export type ErrorKind =
 /**  The command needs an open project and there is none. */
 "noProject";
 
-/**  A time estimate before starting. */
+/**  What a run will do and how long it will take, before starting. */
 export type Estimate = {
-	/**  Seconds, roughly. */
+	/**
+	 *  Seconds if every epoch runs (measured: the model's speed on a sample of the
+	 *  project's texts on this machine).
+	 */
 	seconds: number | null,
 	/**  Labelled texts the model will learn from (train and validation splits). */
 	texts: number,
 	/**  Labelled texts held out for the final test. */
 	testTexts: number,
+	/**  The training method the preset picks: "full", "lora", "head" or "fewshot". */
+	mode: string,
+	/**  Why that method and these settings, in one sentence. */
+	why: string,
 };
 
 /**  One evaluated text. */
@@ -285,6 +308,22 @@ export type LabelResult = {
 	changed: TextLabel[],
 	/**  The project after the change. */
 	overview: ProjectOverview,
+};
+
+/**  What the Train pane shows under a finished run. */
+export type LearningCurve = {
+	/**  The chart (SVG, drawn by the engine). */
+	svg: string,
+	/**  The points. */
+	rows: CurveRowDto[],
+	/**  Test-split texts it was measured on. */
+	evalTexts: number,
+	/**  Best mean accuracy so far. */
+	current: number | null,
+	/**  The next step aimed at. */
+	next: number | null,
+	/**  Labels per class the straight-line fit says reach `next`; null when flat. */
+	perClassNeeded: number | null,
 };
 
 /**  Which column is which. */

@@ -9,7 +9,7 @@ use studio_core::device::{self, DeviceChoice};
 use studio_core::export::{export, CardInfo};
 use studio_core::infer::Predictor;
 use studio_core::progress::CancelToken;
-use studio_core::train::{train, Mode, Preset, Target, TrainOptions};
+use studio_core::train::{estimate, train, Mode, Preset, Target, TrainOptions};
 
 /// Arguments of `studio train`.
 #[derive(Debug, clap::Args)]
@@ -68,8 +68,11 @@ pub struct TrainArgs {
     #[arg(long)]
     test: Option<PathBuf>,
     /// Where to write the exported classifier.
+    #[arg(long, required_unless_present = "estimate")]
+    out: Option<PathBuf>,
+    /// Print the settings the run would use and a measured time estimate; train nothing.
     #[arg(long)]
-    out: PathBuf,
+    estimate: bool,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -120,17 +123,32 @@ pub fn run(a: TrainArgs) -> Result<()> {
         ..TrainOptions::default()
     };
     let cancel = CancelToken::new();
-    let model = train(
-        &base,
-        &data,
-        &opts,
-        Target {
-            device: &dev.device,
-            kind: dev.kind,
-        },
-        &mut term,
-        &cancel,
-    )?;
+    let target = Target {
+        device: &dev.device,
+        kind: dev.kind,
+    };
+    if a.estimate {
+        let e = estimate(&base, &data, &opts, target, &cancel)?;
+        let epochs = match e.plan.mode {
+            Mode::Full | Mode::Lora => format!(", up to {} epochs", e.plan.epochs),
+            Mode::Head | Mode::Fewshot => String::new(),
+        };
+        println!(
+            "{}\nmode {}{epochs}; {} texts to train on, {} for validation\nforward pass {:.1} ms per text here; about {} if every epoch runs",
+            e.plan.why,
+            format!("{:?}", e.plan.mode).to_lowercase(),
+            e.train_texts,
+            e.validation_texts,
+            e.forward_secs_per_text * 1e3,
+            crate::render::human_secs(e.seconds)
+        );
+        return Ok(());
+    }
+    let out = a
+        .out
+        .clone()
+        .expect("clap requires --out unless --estimate");
+    let model = train(&base, &data, &opts, target, &mut term, &cancel)?;
     term.finish();
     let base_name = catalog
         .models
@@ -152,7 +170,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         let data = read_labeled(test, &a.text_col, &a.label_col, Some(&model.label_names))?;
         card.test_metrics = Some(super::eval::evaluate(&predictor, &data)?);
     }
-    let out = export(&model, &a.out, &card)?;
+    let out = export(&model, &out, &card)?;
     let v = &model.validation;
     let validation = if v.n == 0 {
         "no validation split (fewer than 20 texts of some label, so all of them trained; pass --test to measure)".to_string()

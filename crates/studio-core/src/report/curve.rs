@@ -2,6 +2,7 @@
 //! method, over several seeds; and a forecast of how many more labels the next step of
 //! accuracy would take.
 
+use crate::active::{rows_tensor, LinearProbe};
 use crate::data::LabeledData;
 use crate::eval::Metrics;
 use crate::infer::Predictor;
@@ -73,17 +74,106 @@ pub struct CurveSpec {
 
 /// `k` examples of each label (all of a label that has fewer), drawn with `seed`.
 pub fn sample_per_class(data: &LabeledData, k: usize, seed: u64) -> LabeledData {
+    data.subset(&sample_indices_per_class(
+        &data.labels,
+        data.label_names.len(),
+        k,
+        seed,
+    ))
+}
+
+/// Indices of `k` examples of each of `n_classes` labels (all of a label that has
+/// fewer), drawn with `seed`, in ascending order.
+pub fn sample_indices_per_class(
+    labels: &[usize],
+    n_classes: usize,
+    k: usize,
+    seed: u64,
+) -> Vec<usize> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut idx = Vec::new();
-    for class in 0..data.label_names.len() {
-        let mut c: Vec<usize> = (0..data.len())
-            .filter(|&i| data.labels[i] == class)
-            .collect();
+    for class in 0..n_classes {
+        let mut c: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
         c.shuffle(&mut rng);
         idx.extend(c.into_iter().take(k));
     }
     idx.sort_unstable();
-    data.subset(&idx)
+    idx
+}
+
+/// Sizes for a curve when the rarest label has `rarest` examples: 4, 8, 16, … below it.
+pub fn doubling_sizes(rarest: usize) -> Vec<usize> {
+    std::iter::successors(Some(4usize), |k| Some(k * 2))
+        .take_while(|&k| k < rarest)
+        .collect()
+}
+
+/// Iterations of the probe fit: converged for a few thousand vectors (as in the
+/// labelling loop).
+const PROBE_ITERATIONS: usize = 300;
+
+/// The learning curve of the fast classifier (an L2 logistic regression on frozen
+/// sentence vectors) on the user's own labels: for each size of
+/// [`doubling_sizes`] and each seed, fit on that many labels per class drawn from
+/// `pool` and test on `eval`; then once on the whole pool (`per_class: None`).
+///
+/// Why this method: it costs milliseconds per point, so the app can redraw the curve
+/// after every training run, and its slope is a fair guide to what more labels buy the
+/// slower methods too (they rise at least as fast, see the learning-curve tables).
+pub fn probe_curve(
+    pool: &[Vec<f32>],
+    pool_labels: &[usize],
+    eval: &[Vec<f32>],
+    eval_labels: &[usize],
+    label_names: &[String],
+    seeds: &[u64],
+    cancel: &CancelToken,
+) -> Result<Vec<CurvePoint>> {
+    let n_classes = label_names.len();
+    let dev = candle_core::Device::Cpu;
+    let eval_t = rows_tensor(eval, &(0..eval.len()).collect::<Vec<_>>(), &dev)?;
+    let rarest = (0..n_classes)
+        .map(|c| pool_labels.iter().filter(|&&l| l == c).count())
+        .filter(|&n| n > 0)
+        .min()
+        .unwrap_or(0);
+    let score = |idx: &[usize], per_class: Option<usize>, seed: u64| -> Result<CurvePoint> {
+        let started = std::time::Instant::now();
+        let y: Vec<usize> = idx.iter().map(|&i| pool_labels[i]).collect();
+        let probe = LinearProbe::fit(
+            &rows_tensor(pool, idx, &dev)?,
+            &y,
+            n_classes,
+            1.0,
+            PROBE_ITERATIONS,
+        )?;
+        let predicted: Vec<usize> = probe
+            .predict_proba(&eval_t)?
+            .iter()
+            .map(|p| crate::infer::argmax(p))
+            .collect();
+        let m = Metrics::compute(eval_labels, &predicted, label_names);
+        Ok(CurvePoint {
+            method: Mode::Head,
+            per_class,
+            n_labels: idx.len(),
+            seed,
+            accuracy: m.accuracy,
+            macro_f1: m.macro_f1,
+            train_secs: started.elapsed().as_secs_f64(),
+        })
+    };
+    let mut points = Vec::new();
+    for k in doubling_sizes(rarest) {
+        for &seed in seeds {
+            cancel.check()?;
+            let idx = sample_indices_per_class(pool_labels, n_classes, k, seed);
+            points.push(score(&idx, Some(k), seed)?);
+        }
+    }
+    // The whole pool: one fit (it does not depend on the seed).
+    points.push(score(&(0..pool.len()).collect::<Vec<_>>(), None, 0)?);
+    Ok(points)
 }
 
 /// Trains and tests every (method, size, seed) of `spec`. Reports each finished point as
@@ -357,6 +447,65 @@ mod tests {
             macro_f1: acc - 0.01,
             train_secs: 1.0,
         }
+    }
+
+    #[test]
+    fn doubling_sizes_stay_below_the_rarest_label() {
+        assert_eq!(doubling_sizes(4), Vec::<usize>::new());
+        assert_eq!(doubling_sizes(5), vec![4]);
+        assert_eq!(doubling_sizes(33), vec![4, 8, 16, 32]);
+    }
+
+    /// Two classes along one axis with heavy noise on another: more labels help, the
+    /// last point uses the whole pool, and every size has one point per seed.
+    #[test]
+    fn probe_curve_rises_with_labels() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut make = |n: usize| -> (Vec<Vec<f32>>, Vec<usize>) {
+            use rand::Rng;
+            (0..n)
+                .map(|i| {
+                    let c = i % 2;
+                    let signal = if c == 0 { -0.5 } else { 0.5 };
+                    (
+                        vec![
+                            signal + rng.random_range(-1.0f32..1.0),
+                            rng.random_range(-3.0f32..3.0),
+                            1.0,
+                        ],
+                        c,
+                    )
+                })
+                .unzip()
+        };
+        let (pool, pool_y) = make(256);
+        let (eval, eval_y) = make(400);
+        let names = vec!["a".to_string(), "b".to_string()];
+        let pts = probe_curve(
+            &pool,
+            &pool_y,
+            &eval,
+            &eval_y,
+            &names,
+            &[1, 2, 3, 4, 5],
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let sizes: Vec<Option<usize>> = pts.iter().map(|p| p.per_class).collect();
+        assert_eq!(pts.len(), 5 * 5 + 1, "{sizes:?}");
+        assert_eq!(pts.last().unwrap().per_class, None);
+        assert_eq!(pts.last().unwrap().n_labels, 256);
+        let rows = summarize(&pts);
+        let first = rows.first().unwrap();
+        let all = rows.last().unwrap();
+        assert_eq!(first.per_class, Some(4));
+        assert!(
+            all.accuracy_mean > first.accuracy_mean + 0.04,
+            "{} vs {}",
+            all.accuracy_mean,
+            first.accuracy_mean
+        );
+        assert!(all.accuracy_mean > 0.68, "{}", all.accuracy_mean);
     }
 
     #[test]

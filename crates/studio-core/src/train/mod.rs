@@ -8,10 +8,12 @@
 //! the loss; a NaN or infinite loss stops the run with advice.
 
 pub mod batches;
+pub mod estimate;
 pub mod fewshot;
 pub mod optim;
 pub mod plan;
 
+pub use estimate::{estimate, Estimate};
 pub use plan::{make_plan, Mode, Plan, Preset, TrainOptions};
 
 use crate::arch::{names, Classifier, EncoderConfig, ForwardCtx, ParamStore, Pooling};
@@ -77,6 +79,7 @@ impl TrainedModel {
 }
 
 /// Where a run trains.
+#[derive(Clone, Copy)]
 pub struct Target<'a> {
     /// The device.
     pub device: &'a Device,
@@ -97,34 +100,11 @@ pub fn train(
     let device = target.device;
     data.require_two_classes()?;
     let n_labels = data.label_names.len();
-    // With mean pooling, head and few-shot modes fit the classifier to convergence (no
-    // early stopping), so with very few labels nothing is held out: every label trains.
-    let min_all = data.min_class_count();
-    let provisional = make_plan(opts, base.natural_pooling, data.len(), min_all, target.kind)?;
-    let probe_head = matches!(provisional.mode, Mode::Head | Mode::Fewshot)
-        && provisional.pooling == Pooling::Mean;
-    let val_fraction = if probe_head && min_all < MIN_PER_CLASS_FOR_VALIDATION {
-        0.0
-    } else {
-        opts.val_fraction
-    };
-    let split = stratified_split(&data.labels, n_labels, val_fraction, opts.seed);
-    if split.validation.is_empty() && !probe_head {
-        return Err(StudioError::TooFewExamples {
-            what: format!(
-                "{} labelled texts are too few to keep some for validation; label at least 2 texts of each label",
-                data.len()
-            ),
-        });
-    }
-    let min_per_class = data.subset(&split.train).min_class_count();
-    let plan = make_plan(
-        opts,
-        base.natural_pooling,
-        split.train.len(),
-        min_per_class,
-        target.kind,
-    )?;
+    let SplitPlan {
+        split,
+        plan,
+        probe_head,
+    } = split_and_plan(base, data, opts, target.kind)?;
     observer.on_event(&Event::Note {
         message: format!(
             "{}; mode {:?}, {} epochs max, lr {:e}, batch {}, {:?} pooling; {} texts for training, {} for validation",
@@ -461,6 +441,61 @@ pub fn train(
         seconds: started.elapsed().as_secs_f64(),
         device_kind: target.kind.to_string(),
         plan,
+    })
+}
+
+/// The split of a run and the settings it uses.
+pub(crate) struct SplitPlan {
+    /// Train and validation indices into the data.
+    pub split: crate::data::Split,
+    /// The settings.
+    pub plan: Plan,
+    /// Whether the head is fitted as a converged probe (head / few-shot with mean pooling).
+    pub probe_head: bool,
+}
+
+/// Splits `data` and plans the run exactly as [`train`] will, so that an estimate made
+/// before training describes the run that follows.
+pub(crate) fn split_and_plan(
+    base: &ModelFolder,
+    data: &LabeledData,
+    opts: &TrainOptions,
+    device_kind: &str,
+) -> Result<SplitPlan> {
+    data.require_two_classes()?;
+    let n_labels = data.label_names.len();
+    // With mean pooling, head and few-shot modes fit the classifier to convergence (no
+    // early stopping), so with very few labels nothing is held out: every label trains.
+    let min_all = data.min_class_count();
+    let provisional = make_plan(opts, base.natural_pooling, data.len(), min_all, device_kind)?;
+    let probe_head = matches!(provisional.mode, Mode::Head | Mode::Fewshot)
+        && provisional.pooling == Pooling::Mean;
+    let val_fraction = if probe_head && min_all < MIN_PER_CLASS_FOR_VALIDATION {
+        0.0
+    } else {
+        opts.val_fraction
+    };
+    let split = stratified_split(&data.labels, n_labels, val_fraction, opts.seed);
+    if split.validation.is_empty() && !probe_head {
+        return Err(StudioError::TooFewExamples {
+            what: format!(
+                "{} labelled texts are too few to keep some for validation; label at least 2 texts of each label",
+                data.len()
+            ),
+        });
+    }
+    let min_per_class = data.subset(&split.train).min_class_count();
+    let plan = make_plan(
+        opts,
+        base.natural_pooling,
+        split.train.len(),
+        min_per_class,
+        device_kind,
+    )?;
+    Ok(SplitPlan {
+        split,
+        plan,
+        probe_head,
     })
 }
 

@@ -85,8 +85,8 @@ export const backend = {
     job(onProgress, (jid, ch) => commands.downloadModel(id, jid, ch)),
   importModel: (folder: string) => unwrap(commands.importModel(folder)),
 
-  estimateTraining: (modelId: string, preset: string) =>
-    unwrap(commands.estimateTraining(modelId, preset)),
+  estimateTraining: (request: TrainRequest) => unwrap(commands.estimateTraining(request)),
+  learningCurve: (modelId: string) => unwrap(commands.learningCurve(modelId)),
   startTraining: (request: TrainRequest, onProgress: (p: Progress) => void) =>
     job(onProgress, (id, ch) => commands.startTraining(request, id, ch)),
 

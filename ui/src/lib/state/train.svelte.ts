@@ -1,7 +1,7 @@
 // Train pane: preset, advanced settings, the estimate, then a live run with progress,
 // charts and cancel.
 import { backend, BackendError } from '../backend';
-import type { Estimate, TrainResult } from '../backend';
+import type { Estimate, LearningCurve, TrainRequest, TrainResult } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
@@ -21,6 +21,10 @@ export class TrainState {
   result = $state<TrainResult | null>(null);
   outcome = $state<'cancelled' | 'failed' | null>(null);
   failure = $state<string | null>(null);
+  /** How accuracy grows with labels on this project, drawn after each run. */
+  curve = $state<LearningCurve | null>(null);
+  /** Why there is no curve (too few test texts), when there is none. */
+  curveNote = $state<string | null>(null);
 
   constructor(private app: AppModel) {}
 
@@ -32,9 +36,22 @@ export class TrainState {
     return p.labelled >= 10 && used >= 2;
   }
 
+  /** What the user chose, as the backend takes it. */
+  request(): TrainRequest {
+    return {
+      modelId: this.app.modelId,
+      preset: this.preset,
+      mode: this.mode || null,
+      epochs: this.epochs,
+      lr: this.lr,
+      seed: this.seed,
+    };
+  }
+
+  /** Asks the engine which method the choice runs and how long it takes (it times the model on this machine). */
   async refreshEstimate(): Promise<void> {
     try {
-      this.estimate = await backend.estimateTraining(this.app.modelId, this.preset);
+      this.estimate = await backend.estimateTraining(this.request());
     } catch {
       this.estimate = null;
     }
@@ -53,22 +70,13 @@ export class TrainState {
     this.failure = null;
     this.progress.reset();
     try {
-      const job = backend.startTraining(
-        {
-          modelId: this.app.modelId,
-          preset: this.preset,
-          mode: this.mode || null,
-          epochs: this.epochs,
-          lr: this.lr,
-          seed: this.seed,
-        },
-        (p) => this.progress.apply(p),
-      );
+      const job = backend.startTraining(this.request(), (p) => this.progress.apply(p));
       this.jobId = job.id;
       this.result = await job.result;
       if (this.result.lossSvg) this.progress.charts = { lossSvg: this.result.lossSvg, validationSvg: this.result.validationSvg };
       await this.app.refreshRuns();
       await this.app.refreshProject();
+      await this.refreshCurve();
     } catch (e) {
       if (e instanceof BackendError && e.kind === 'cancelled') this.outcome = 'cancelled';
       else {
@@ -78,6 +86,17 @@ export class TrainState {
     } finally {
       this.running = false;
       this.jobId = null;
+    }
+  }
+
+  /** Asks the engine for the learning curve on this project's labels (seconds). */
+  async refreshCurve(): Promise<void> {
+    this.curve = null;
+    this.curveNote = null;
+    try {
+      this.curve = await backend.learningCurve(this.app.modelId);
+    } catch (e) {
+      this.curveNote = e instanceof Error ? e.message : String(e);
     }
   }
 

@@ -39,12 +39,17 @@ describe('TrainState', () => {
   });
 
   it('asks for an estimate for the chosen preset', async () => {
-    const m = mockBackend({ estimate_training: () => ({ seconds: 30, texts: 18, testTexts: 2 }) });
+    const m = mockBackend({
+      estimate_training: () => ({ seconds: 30, texts: 18, testTexts: 2, mode: 'fewshot', why: 'few labels' }),
+    });
     const app = new AppModel();
     const st = new TrainState(app);
     await st.setPreset('balanced');
-    expect(m.argsOf('estimate_training')[0]).toEqual({ modelId: 'all-minilm-l6-v2', preset: 'balanced' });
+    expect(m.argsOf('estimate_training')[0]).toEqual({
+      request: { modelId: 'all-minilm-l6-v2', preset: 'balanced', mode: null, epochs: null, lr: null, seed: 42 },
+    });
     expect(st.estimate?.seconds).toBe(30);
+    expect(st.estimate?.mode).toBe('fewshot');
   });
 
   it('streams progress and charts, then shows the result and refreshes runs', async () => {
@@ -53,6 +58,14 @@ describe('TrainState', () => {
       start_training: () => new Promise((r) => (finish = r)),
       list_runs: () => [run],
       project_overview: () => overview({ labelled: 20, hasPredictions: true }),
+      learning_curve: () => ({
+        svg: '<svg>C</svg>',
+        rows: [{ perClass: 4, nLabels: 8, accuracy: 0.6, accuracyStd: 0.05 }, { perClass: null, nLabels: 40, accuracy: 0.7, accuracyStd: 0 }],
+        evalTexts: 12,
+        current: 0.7,
+        next: 0.72,
+        perClassNeeded: 37.2,
+      }),
     });
     const app = new AppModel();
     ready(app);
@@ -76,6 +89,22 @@ describe('TrainState', () => {
     expect(st.progress.charts?.lossSvg).toBe('<svg>L</svg>');
     expect(app.latestRun?.id).toBe(1);
     expect(app.project?.hasPredictions).toBe(true);
+    // The learning curve is asked for after the run, for the same base model.
+    expect(m.argsOf('learning_curve')[0]).toEqual({ modelId: 'all-minilm-l6-v2' });
+    expect(st.curve?.perClassNeeded).toBeCloseTo(37.2);
+    expect(st.curveNote).toBeNull();
+  });
+
+  it('keeps the engine\'s reason when there is no learning curve yet', async () => {
+    mockBackend({
+      learning_curve: () => {
+        throw { kind: 'badInput', message: 'a learning curve needs at least 10 labelled texts in the test split' };
+      },
+    });
+    const st = new TrainState(new AppModel());
+    await st.refreshCurve();
+    expect(st.curve).toBeNull();
+    expect(st.curveNote).toContain('at least 10');
   });
 
   it('tells a cancelled run from a failed one', async () => {

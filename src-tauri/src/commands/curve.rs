@@ -1,0 +1,89 @@
+//! The learning curve the Train pane shows after a run: how accuracy grows with labels on
+//! this project, and how many more labels the next step would take (the engine's
+//! `active_loop::label_curve`, on vectors cached per base model).
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use serde::Serialize;
+use studio_core::active_loop::label_curve;
+use studio_core::device::{self, DeviceChoice};
+use studio_core::infer::SentenceEmbedder;
+use studio_core::models::{Catalog, ModelStore};
+use studio_core::progress::CancelToken;
+use tauri::State;
+
+/// Longest input embedded for the curve, in tokens.
+const CURVE_MAX_LEN: usize = 128;
+
+/// One size on the curve.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CurveRowDto {
+    /// Labels per class; null for "every labelled text".
+    pub per_class: Option<u32>,
+    /// Mean labelled texts.
+    pub n_labels: f64,
+    /// Mean test accuracy over the seeds.
+    pub accuracy: f64,
+    /// Its standard deviation.
+    pub accuracy_std: f64,
+}
+
+/// What the Train pane shows under a finished run.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LearningCurve {
+    /// The chart (SVG, drawn by the engine).
+    pub svg: String,
+    /// The points.
+    pub rows: Vec<CurveRowDto>,
+    /// Test-split texts it was measured on.
+    pub eval_texts: u32,
+    /// Best mean accuracy so far.
+    pub current: Option<f64>,
+    /// The next step aimed at.
+    pub next: Option<f64>,
+    /// Labels per class the straight-line fit says reach `next`; null when flat.
+    pub per_class_needed: Option<f64>,
+}
+
+/// The learning curve of the fast classifier on the open project's labels, with base
+/// model `model_id` (seconds; vectors are cached between calls).
+#[tauri::command]
+#[specta::specta]
+pub async fn learning_curve(
+    state: State<'_, AppState>,
+    model_id: String,
+) -> AppResult<LearningCurve> {
+    let shared = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || curve_blocking(&shared, &model_id))
+        .await
+        .map_err(|e| AppError::runtime(e.to_string()))?
+}
+
+fn curve_blocking(state: &AppState, model_id: &str) -> AppResult<LearningCurve> {
+    let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
+    let dev = device::open(DeviceChoice::Auto)?;
+    let embedder = SentenceEmbedder::load(&base, &dev.device, CURVE_MAX_LEN)?;
+    let curve = state.with_vector_cache(&base.dir, |cache| {
+        state.with_project(|p| Ok(label_curve(p, &embedder, cache, &CancelToken::new())?))
+    })?;
+    let f = curve.forecast.as_ref();
+    Ok(LearningCurve {
+        svg: curve.svg,
+        rows: curve
+            .rows
+            .iter()
+            .map(|r| CurveRowDto {
+                per_class: r.per_class.map(|k| k as u32),
+                n_labels: r.n_labels,
+                accuracy: r.accuracy_mean,
+                accuracy_std: r.accuracy_std,
+            })
+            .collect(),
+        eval_texts: curve.eval_texts as u32,
+        current: f.map(|f| f.current),
+        next: f.map(|f| f.next),
+        per_class_needed: f.and_then(|f| f.per_class_needed),
+    })
+}
