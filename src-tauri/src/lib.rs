@@ -89,6 +89,7 @@ fn data_cache() -> PathBuf {
 
 /// Starts the app.
 pub fn run() {
+    studio_core::runtime::tune_process();
     let builder = specta_builder();
     let state: state::AppState = Arc::new(state::Shared::new(studio_home(), data_cache()));
     tauri::Builder::default()

@@ -100,7 +100,7 @@ struct ReportArgs {
 }
 
 fn main() -> Result<()> {
-    tune_allocator();
+    studio_core::runtime::tune_process();
     let cli = Cli::parse();
     match cli.command {
         Command::Task(a) => {
@@ -108,21 +108,12 @@ fn main() -> Result<()> {
             out["side"] = json!("ours");
             out["peak_rss_mb"] = json!(peak_rss_mb());
             out["threads"] = json!(candle_core::utils::get_num_threads());
+            out["blas"] = json!(studio_core::arch::blas::backend_name());
+            out["openblas_coretype"] = json!(std::env::var("OPENBLAS_CORETYPE").ok());
             println!("{out}");
             Ok(())
         }
         Command::Report(a) => report(&a),
-    }
-}
-
-/// glibc makes every buffer over 32 MB a fresh mmap; the CLI raises the thresholds, so the
-/// bench does the same (DESIGN.md §4).
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning knobs; called before any threads.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
     }
 }
 

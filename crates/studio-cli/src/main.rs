@@ -34,7 +34,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tune_allocator();
+    studio_core::runtime::tune_process();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Models(a) => cmd::models::run(a),
@@ -69,16 +69,4 @@ fn main() -> ExitCode {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// glibc makes every buffer over 32 MB a fresh mmap by default, so each training step
-/// page-faults its large gradients in again; raising the thresholds made a step ~1.5x
-/// faster (DESIGN.md §4).
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning knobs; called before any threads.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
 }

@@ -21,6 +21,7 @@ pub mod models;
 pub mod progress;
 pub mod project;
 pub mod report;
+pub mod runtime;
 pub mod train;
 
 #[cfg(any(test, feature = "testing"))]

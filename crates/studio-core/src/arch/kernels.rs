@@ -28,6 +28,7 @@ pub fn fused_available(device: &Device) -> bool {
 /// The float types the kernels are written for.
 trait Real:
     WithDType
+    + super::blas::num_one::GemmScalar
     + Send
     + Sync
     + std::ops::Add<Output = Self>
@@ -133,12 +134,12 @@ struct LayerNormOp {
 #[inline]
 fn moments<T: Real>(row: &[T], eps: f64) -> (T, T) {
     let n = T::of(row.len() as f64);
-    let mut sum = T::zero();
+    let mut sum = T::of(0.0);
     for &v in row {
         sum += v;
     }
     let mean = sum / n;
-    let mut sq = T::zero();
+    let mut sq = T::of(0.0);
     for &v in row {
         let d = v - mean;
         sq += d * d;
@@ -149,7 +150,7 @@ fn moments<T: Real>(row: &[T], eps: f64) -> (T, T) {
 
 fn ln_fwd<T: Real>(x: &[T], g: &[T], b: &[T], eps: f64) -> Vec<T> {
     let d = g.len();
-    let mut y = vec![T::zero(); x.len()];
+    let mut y = vec![T::of(0.0); x.len()];
     y.par_chunks_mut(d * rows_per_task(d))
         .zip(x.par_chunks(d * rows_per_task(d)))
         .for_each(|(yc, xc)| {
@@ -167,19 +168,19 @@ fn ln_fwd<T: Real>(x: &[T], g: &[T], b: &[T], eps: f64) -> Vec<T> {
 fn ln_bwd<T: Real>(x: &[T], g: &[T], dy: &[T], eps: f64) -> (Vec<T>, Vec<T>, Vec<T>) {
     let d = g.len();
     let chunk = d * rows_per_task(d);
-    let mut dx = vec![T::zero(); x.len()];
+    let mut dx = vec![T::of(0.0); x.len()];
     let partial: Vec<(Vec<T>, Vec<T>)> = dx
         .par_chunks_mut(chunk)
         .zip(x.par_chunks(chunk).zip(dy.par_chunks(chunk)))
         .map(|(dxc, (xc, dyc))| {
-            let mut dg = vec![T::zero(); d];
-            let mut db = vec![T::zero(); d];
-            let mut xhat = vec![T::zero(); d];
+            let mut dg = vec![T::of(0.0); d];
+            let mut db = vec![T::of(0.0); d];
+            let mut xhat = vec![T::of(0.0); d];
             let inv_n = T::one() / T::of(d as f64);
             for ((dxr, xr), dyr) in dxc.chunks_mut(d).zip(xc.chunks(d)).zip(dyc.chunks(d)) {
                 let (mean, rstd) = moments(xr, eps);
-                let mut s1 = T::zero(); // Σ g·dy
-                let mut s2 = T::zero(); // Σ g·dy·x̂
+                let mut s1 = T::of(0.0); // Σ g·dy
+                let mut s2 = T::of(0.0); // Σ g·dy·x̂
                 for i in 0..d {
                     let xh = (xr[i] - mean) * rstd;
                     xhat[i] = xh;
@@ -197,8 +198,8 @@ fn ln_bwd<T: Real>(x: &[T], g: &[T], dy: &[T], eps: f64) -> (Vec<T>, Vec<T>, Vec
             (dg, db)
         })
         .collect();
-    let mut dg = vec![T::zero(); d];
-    let mut db = vec![T::zero(); d];
+    let mut dg = vec![T::of(0.0); d];
+    let mut db = vec![T::of(0.0); d];
     for (pg, pb) in partial {
         for i in 0..d {
             dg[i] += pg[i];
@@ -301,39 +302,44 @@ fn linear_fwd<T: Real>(x: &[T], w: &[T], b: &[T], rows: usize, k: usize, n: usiz
     if rows == 0 || k == 0 {
         return y;
     }
-    let threads = candle_core::utils::get_num_threads();
-    let par = if threads > 1 && rows * n * k > 32 * 32 * 32 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the pointers cover rows·k, n·k and rows·n elements with the strides given:
-    // x row-major [rows, k]; Wᵀ read from W [n, k] (row stride 1, column stride k); y
-    // row-major [rows, n]. y is read (the bias) and written; x and W are only read.
-    unsafe {
-        gemm::gemm(
-            rows,
-            n,
-            k,
-            y.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            x.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            k as isize,
-            1,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    // y = x·Wᵀ + y, with y holding the bias rows.
+    super::blas::gemm_rm(false, true, rows, n, k, x, w, T::of(1.0), &mut y);
     y
+}
+
+/// `dx = dy·W` (`[rows, k]`) and `dW = dyᵀ·x` (`[n, k]`), each only when wanted.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn linear_bwd<T: Real>(
+    dy: &Tensor,
+    x: &Tensor,
+    w: &Tensor,
+    rows: usize,
+    k: usize,
+    n: usize,
+    want_dx: bool,
+    want_dw: bool,
+) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    read::<T, _>(dy, |dy| {
+        let dx = if want_dx {
+            read::<T, _>(w, |w| {
+                let mut dx = vec![T::of(0.0); rows * k];
+                super::blas::gemm_rm(false, false, rows, k, n, dy, w, T::of(0.0), &mut dx);
+                Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
+            })?
+        } else {
+            None
+        };
+        let dw = if want_dw {
+            read::<T, _>(x, |x| {
+                let mut dw = vec![T::of(0.0); n * k];
+                super::blas::gemm_rm(true, false, n, k, rows, dy, x, T::of(0.0), &mut dw);
+                Ok(Some(Tensor::from_vec(dw, (n, k), w.device())?))
+            })?
+        } else {
+            None
+        };
+        Ok((dx, dw))
+    })
 }
 
 impl CustomOp3 for LinearOp {
@@ -397,16 +403,11 @@ impl CustomOp3 for LinearOp {
         let rows = x.elem_count() / k.max(1);
         let dy2 = dy.contiguous()?.reshape((rows, n))?;
         // Only what is trained: a frozen weight (LoRA, head-only) costs no gemm.
-        let dx = if x.track_op() {
-            Some(dy2.matmul(&w.detach())?.reshape(x.shape())?)
-        } else {
-            None
-        };
-        let dw = if w.track_op() {
-            let x2 = x.detach().contiguous()?.reshape((rows, k))?;
-            Some(dy2.t()?.matmul(&x2)?)
-        } else {
-            None
+        let (want_dx, want_dw) = (x.track_op(), w.track_op());
+        let (dx, dw) = match x.dtype() {
+            DType::F32 => linear_bwd::<f32>(&dy2, x, w, rows, k, n, want_dx, want_dw)?,
+            DType::F64 => linear_bwd::<f64>(&dy2, x, w, rows, k, n, want_dx, want_dw)?,
+            dt => return Err(dtype_error("linear backward", dt)),
         };
         let db = if b.track_op() {
             Some(dy2.sum(0)?)
@@ -431,7 +432,7 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
 struct GeluOp;
 
 fn gelu_fwd<T: Real>(x: &[T]) -> Vec<T> {
-    let mut y = vec![T::zero(); x.len()];
+    let mut y = vec![T::of(0.0); x.len()];
     y.par_chunks_mut(16_384)
         .zip(x.par_chunks(16_384))
         .for_each(|(yc, xc)| {
@@ -443,7 +444,7 @@ fn gelu_fwd<T: Real>(x: &[T]) -> Vec<T> {
 }
 
 fn gelu_bwd<T: Real>(x: &[T], dy: &[T]) -> Vec<T> {
-    let mut dx = vec![T::zero(); x.len()];
+    let mut dx = vec![T::of(0.0); x.len()];
     dx.par_chunks_mut(16_384)
         .zip(x.par_chunks(16_384).zip(dy.par_chunks(16_384)))
         .for_each(|(dc, (xc, gc))| {
@@ -494,7 +495,7 @@ struct MaskedSoftmaxOp {
 
 /// `scores [b, h, q, k]`, `bias [b, k]`.
 fn softmax_fwd<T: Real>(s: &[T], bias: &[T], scale: f64, k: usize, per_batch: usize) -> Vec<T> {
-    let mut p = vec![T::zero(); s.len()];
+    let mut p = vec![T::of(0.0); s.len()];
     let scale = T::of(scale);
     let chunk = k * rows_per_task(k);
     let rows_per_chunk = chunk / k;
@@ -513,7 +514,7 @@ fn softmax_fwd<T: Real>(s: &[T], bias: &[T], scale: f64, k: usize, per_batch: us
                         max = v;
                     }
                 }
-                let mut sum = T::zero();
+                let mut sum = T::of(0.0);
                 for v in pr.iter_mut() {
                     *v = (*v - max).exp();
                     sum += *v;
@@ -529,14 +530,14 @@ fn softmax_fwd<T: Real>(s: &[T], bias: &[T], scale: f64, k: usize, per_batch: us
 
 /// `ds = scale · p ⊙ (dp − Σ p·dp)`.
 fn softmax_bwd<T: Real>(p: &[T], dp: &[T], scale: f64, k: usize) -> Vec<T> {
-    let mut ds = vec![T::zero(); p.len()];
+    let mut ds = vec![T::of(0.0); p.len()];
     let scale = T::of(scale);
     let chunk = k * rows_per_task(k);
     ds.par_chunks_mut(chunk)
         .zip(p.par_chunks(chunk).zip(dp.par_chunks(chunk)))
         .for_each(|(dc, (pc, gc))| {
             for ((dr, pr), gr) in dc.chunks_mut(k).zip(pc.chunks(k)).zip(gc.chunks(k)) {
-                let mut dot = T::zero();
+                let mut dot = T::of(0.0);
                 for j in 0..k {
                     dot += pr[j] * gr[j];
                 }
@@ -627,7 +628,7 @@ pub fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tens
 struct MaskMulOp;
 
 fn mask_mul<T: Real>(x: &[T], m: &[T]) -> Vec<T> {
-    let mut y = vec![T::zero(); x.len()];
+    let mut y = vec![T::of(0.0); x.len()];
     y.par_chunks_mut(16_384)
         .zip(x.par_chunks(16_384).zip(m.par_chunks(16_384)))
         .for_each(|(yc, (xc, mc))| {

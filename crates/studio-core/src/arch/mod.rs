@@ -11,6 +11,7 @@
 //! (token types, position offsets, head shape), captured in [`config::Family`] and
 //! [`names`].
 
+pub mod blas;
 pub mod config;
 pub mod kernels;
 pub mod layers;
