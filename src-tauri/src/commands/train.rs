@@ -16,7 +16,7 @@ use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
 use studio_core::project::RunRecord;
 use studio_core::report::{loss_chart_svg, validation_chart_svg};
-use studio_core::train::{estimate, train, Preset, Target, TrainOptions};
+use studio_core::train::{estimate, train, Preset, Reason, Target, TrainOptions};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -51,8 +51,13 @@ pub struct Estimate {
     pub test_texts: u32,
     /// The training method the preset picks: "full", "lora", "head" or "fewshot".
     pub mode: String,
-    /// Why that method and these settings, in one sentence.
+    /// Why that method and these settings, in one sentence (English).
     pub why: String,
+    /// The same as a code the UI translates: "asked", "fewLabels", "quick", "balanced"
+    /// or "best".
+    pub reason: String,
+    /// Examples of the rarest label in the training split.
+    pub rarest: u32,
 }
 
 /// What a finished run gives the UI.
@@ -75,8 +80,14 @@ pub struct TrainResult {
     pub seconds: f64,
     /// Epochs run.
     pub epochs: u32,
-    /// Why these settings, in one sentence.
+    /// Why these settings, in one sentence (English).
     pub why: String,
+    /// The training method used: "full", "lora", "head" or "fewshot".
+    pub mode: String,
+    /// Why, as a code the UI translates (see [`Estimate::reason`]).
+    pub reason: String,
+    /// Examples of the rarest label in the training split.
+    pub rarest: u32,
 }
 
 fn parse_preset(s: &str) -> AppResult<Preset> {
@@ -128,8 +139,18 @@ fn estimate_blocking(state: &AppState, req: &TrainRequest) -> AppResult<Estimate
         texts: learn.len() as u32,
         test_texts: test.len() as u32,
         mode: format!("{:?}", e.plan.mode).to_lowercase(),
+        reason: reason_code(e.plan.reason),
+        rarest: e.plan.rarest_label_count as u32,
         why: e.plan.why,
     })
+}
+
+/// The code of a [`Reason`] (its serde name).
+fn reason_code(r: Reason) -> String {
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The engine's options for what the user chose.
@@ -295,6 +316,9 @@ fn train_blocking(
         seconds: trained.seconds,
         epochs: trained.history.len() as u32,
         why: trained.plan.why.clone(),
+        mode: format!("{:?}", trained.plan.mode).to_lowercase(),
+        reason: reason_code(trained.plan.reason),
+        rarest: trained.plan.rarest_label_count as u32,
     })
 }
 

@@ -198,8 +198,15 @@ export type Estimate = {
 	testTexts: number,
 	/**  The training method the preset picks: "full", "lora", "head" or "fewshot". */
 	mode: string,
-	/**  Why that method and these settings, in one sentence. */
+	/**  Why that method and these settings, in one sentence (English). */
 	why: string,
+	/**
+	 *  The same as a code the UI translates: "asked", "fewLabels", "quick", "balanced"
+	 *  or "best".
+	 */
+	reason: string,
+	/**  Examples of the rarest label in the training split. */
+	rarest: number,
 };
 
 /**  One evaluated text. */
@@ -577,8 +584,14 @@ export type TrainResult = {
 	seconds: number | null,
 	/**  Epochs run. */
 	epochs: number,
-	/**  Why these settings, in one sentence. */
+	/**  Why these settings, in one sentence (English). */
 	why: string,
+	/**  The training method used: "full", "lora", "head" or "fewshot". */
+	mode: string,
+	/**  Why, as a code the UI translates (see [`Estimate::reason`]). */
+	reason: string,
+	/**  Examples of the rarest label in the training split. */
+	rarest: number,
 };
 
 /* Tauri Specta runtime */

@@ -11,6 +11,15 @@ describe('i18n', () => {
       expect(placeholders(zh), key).toEqual(placeholders(locales.en[key]));
     }
   });
+  it('has a sentence for every reason code and method the engine sends', () => {
+    // studio_core::train::Reason (serde camelCase) and Mode (lowercase).
+    for (const code of ['asked', 'fewLabels', 'quick', 'balanced', 'best']) {
+      expect(locales.en, code).toHaveProperty(`train.reason.${code}`);
+    }
+    for (const mode of ['head', 'fewshot', 'lora', 'full']) {
+      expect(locales.en, mode).toHaveProperty(`train.method.${mode}`);
+    }
+  });
   it('fills placeholders and leaves unknown ones visible', () => {
     expect(translate('en', 'label.progress', { labelled: 3, total: 60 })).toBe('3 of 60 labelled');
     expect(translate('zh', 'label.progress', { labelled: 3, total: 60 })).toBe('已标注 3 / 60');

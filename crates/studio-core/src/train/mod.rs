@@ -14,7 +14,7 @@ pub mod optim;
 pub mod plan;
 
 pub use estimate::{estimate, Estimate};
-pub use plan::{make_plan, Mode, Plan, Preset, TrainOptions};
+pub use plan::{make_plan, Mode, Plan, Preset, Reason, TrainOptions};
 
 use crate::arch::{names, Classifier, EncoderConfig, ForwardCtx, ParamStore, Pooling};
 use crate::data::{stratified_split, LabeledData};

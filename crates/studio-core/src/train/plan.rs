@@ -62,6 +62,24 @@ impl FromStr for Preset {
     }
 }
 
+/// Why a run uses the mode it uses, for a front end to put in the user's language (the
+/// plan's `why` is the English sentence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reason {
+    /// The user chose the mode.
+    #[default]
+    Asked,
+    /// The rarest label has at most [`FEW_LABELS`] examples: few-shot training.
+    FewLabels,
+    /// The quick preset: the head on frozen features.
+    Quick,
+    /// The balanced preset: a full fine-tune.
+    Balanced,
+    /// The best preset: a longer full fine-tune.
+    Best,
+}
+
 /// At or below this many examples of the rarest label, the balanced and best presets
 /// choose few-shot training.
 pub const FEW_LABELS: usize = 64;
@@ -184,6 +202,13 @@ pub struct Plan {
     pub max_pairs: usize,
     /// One sentence on why these settings, for the user.
     pub why: String,
+    /// The same as a code, for front ends that translate it.
+    #[serde(default)]
+    pub reason: Reason,
+    /// Examples of the rarest label in the training split (what [`Reason::FewLabels`]
+    /// refers to).
+    #[serde(default)]
+    pub rarest_label_count: usize,
 }
 
 /// Chooses settings for `n_train` training examples on a device of kind `device_kind`
@@ -197,6 +222,13 @@ pub fn make_plan(
 ) -> Result<Plan> {
     let gpu = device_kind != "cpu";
     let few = min_per_class <= FEW_LABELS;
+    let reason = match (opts.mode, opts.preset) {
+        (Some(_), _) => Reason::Asked,
+        (None, Preset::Balanced | Preset::Best) if few => Reason::FewLabels,
+        (None, Preset::Quick) => Reason::Quick,
+        (None, Preset::Balanced) => Reason::Balanced,
+        (None, Preset::Best) => Reason::Best,
+    };
     let (mode, why) = match (opts.mode, opts.preset) {
         (Some(m), _) => (m, format!("{m:?} mode, as asked").to_lowercase()),
         (None, Preset::Balanced | Preset::Best) if few => (
@@ -305,5 +337,7 @@ pub fn make_plan(
         pair_iterations: opts.pair_iterations,
         max_pairs: opts.max_pairs,
         why,
+        reason,
+        rarest_label_count: min_per_class,
     })
 }

@@ -40,7 +40,7 @@ describe('TrainState', () => {
 
   it('asks for an estimate for the chosen preset', async () => {
     const m = mockBackend({
-      estimate_training: () => ({ seconds: 30, texts: 18, testTexts: 2, mode: 'fewshot', why: 'few labels' }),
+      estimate_training: () => ({ seconds: 30, texts: 18, testTexts: 2, mode: 'fewshot', why: 'few labels', reason: 'fewLabels', rarest: 9 }),
     });
     const app = new AppModel();
     const st = new TrainState(app);
@@ -82,7 +82,7 @@ describe('TrainState', () => {
     ]);
     expect(st.progress.fraction).toBeCloseTo(0.5);
     expect(st.progress.charts?.lossSvg).toBe('<svg>l</svg>');
-    finish({ runId: 1, modelDir: '/runs/run-1', validation: metrics, test: metrics, lossSvg: '<svg>L</svg>', validationSvg: '<svg>V</svg>', seconds: 4, epochs: 3, why: 'quick' });
+    finish({ runId: 1, modelDir: '/runs/run-1', validation: metrics, test: metrics, lossSvg: '<svg>L</svg>', validationSvg: '<svg>V</svg>', seconds: 4, epochs: 3, why: 'quick', mode: 'head', reason: 'quick', rarest: 10 });
     await done;
     expect(st.running).toBe(false);
     expect(st.result?.runId).toBe(1);
