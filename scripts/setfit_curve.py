@@ -5,7 +5,8 @@ learning curve. Run with the peers venv (scripts/setup-peers).
 usage: setfit_curve.py --samples DIR/samples --test test.csv [--test-limit N]
                        --model <sentence-transformers folder> --out setfit.json
 Each samples/<k>_<seed>.csv (text,label) is one run: SetFit's defaults (CosineSimilarityLoss,
-num_iterations=20, batch 16, 1 epoch, body lr 2e-5, LogisticRegression head), seeded.
+num_iterations=20, batch 16, 1 epoch, body lr 2e-5, LogisticRegression head), seeded; texts
+truncated at --max-len tokens (default 128, as studio's balanced preset).
 """
 import argparse, csv, json, os, re, sys, tempfile, time
 
@@ -24,6 +25,8 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
+    # Same truncation as ours (studio's balanced preset: 128 tokens).
+    ap.add_argument("--max-len", type=int, default=128)
     a = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -38,6 +41,7 @@ def main():
         x, y = read(os.path.join(a.samples, name))
         labels = sorted(set(y))
         model = SetFitModel.from_pretrained(a.model, labels=labels)
+        model.model_body.max_seq_length = a.max_len
         args = TrainingArguments(batch_size=16, num_epochs=1, num_iterations=20, seed=seed,
                                  report_to="none", show_progress_bar=False,
                                  output_dir=tempfile.mkdtemp(prefix="setfit-"))

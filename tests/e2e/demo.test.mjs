@@ -19,7 +19,7 @@ after(async () => {
   await stopApp(ctx);
 });
 
-test('the demo project opens with 200 of 2000 texts labelled', { timeout: 120_000 }, async () => {
+test('the demo project opens with 200 of 2000 texts labelled, trains in one click and shows its learning curve', { timeout: 600_000 }, async () => {
   const { browser } = ctx;
   const demo = await browser.$('#open-demo');
   await demo.waitForEnabled({ timeout: 15000 });
@@ -42,4 +42,24 @@ test('the demo project opens with 200 of 2000 texts labelled', { timeout: 120_00
   });
   await new Promise((r) => setTimeout(r, 500));
   await browser.saveScreenshot(path.join(SHOTS, '11-demo-table.png'));
+
+  // One click to a model, then the learning curve of the project's own labels.
+  await (await browser.$('#nav-train')).click();
+  const start = await browser.$('#start-training');
+  await start.waitForEnabled({ timeout: 30000 });
+  await (await browser.$('#preset-quick')).click();
+  await start.click();
+  const curve = await browser.$('#learning-curve');
+  const failed = await browser.$('#train-error');
+  await browser.waitUntil(async () => (await curve.isExisting()) || (await failed.isExisting()), {
+    timeout: 480000,
+    interval: 1000,
+    timeoutMsg: 'no learning curve after training the demo project',
+  });
+  assert.ok(!(await failed.isExisting()), 'training the demo project failed');
+  assert.match(await (await browser.$('#curve-chart')).getAttribute('src'), /^data:image\/svg\+xml/);
+  assert.match(await (await browser.$('#curve-forecast')).getText(), /\S/);
+  await (await browser.$('#learning-curve')).scrollIntoView();
+  await new Promise((r) => setTimeout(r, 300));
+  await browser.saveScreenshot(path.join(SHOTS, '12-demo-learning-curve.png'));
 });
