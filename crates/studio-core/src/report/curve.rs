@@ -384,7 +384,14 @@ fn draw_curve(
         .configure_mesh()
         .x_desc("labels per class")
         .y_desc("test accuracy")
-        .x_label_formatter(&|x| format!("{:.0}", 2f64.powf(*x)))
+        // Ticks only at powers of two: the sizes a curve is measured at.
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-6 {
+                format!("{:.0}", 2f64.powf(x.round()))
+            } else {
+                String::new()
+            }
+        })
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     let mut methods: Vec<Mode> = Vec::new();
