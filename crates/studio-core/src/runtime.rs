@@ -60,12 +60,8 @@ pub fn tune_elementwise_threads() {
     if std::env::var_os("CANDLE_NUM_THREADS").is_some() {
         return;
     }
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|s| s.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
-        .unwrap_or(1);
+    // RAYON_NUM_THREADS, else the machine's cores (what candle and rayon will use).
+    let threads = candle_core::utils::get_num_threads();
     if threads <= SMALL_MACHINE_THREADS {
         // Called before any thread exists (see the module doc), so no other thread can
         // be reading the environment.

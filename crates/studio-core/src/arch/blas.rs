@@ -31,11 +31,11 @@ pub fn backend_name() -> &'static str {
     }
 }
 
-/// `c[m×n] = op(a)·op(b) + beta·c`, all row-major; `op(a)` is `m×k` (stored `[m, k]`,
-/// or `[k, m]` when `trans_a`), `op(b)` is `k×n` (stored `[k, n]`, or `[n, k]` when
-/// `trans_b`); `beta` is 0 or 1.
+/// `c[m×n] = op(a)·op(b)`, plus the old `c` when `accumulate`, all row-major; `op(a)`
+/// is `m×k` (stored `[m, k]`, or `[k, m]` when `trans_a`), `op(b)` is `k×n` (stored
+/// `[k, n]`, or `[n, k]` when `trans_b`).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_rm<T: 'static + Copy + num_one::GemmScalar>(
+pub(crate) fn gemm_rm<T: 'static + Copy + From<f32>>(
     trans_a: bool,
     trans_b: bool,
     m: usize,
@@ -43,7 +43,7 @@ pub(crate) fn gemm_rm<T: 'static + Copy + num_one::GemmScalar>(
     k: usize,
     a: &[T],
     b: &[T],
-    beta: T,
+    accumulate: bool,
     c: &mut [T],
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
@@ -62,29 +62,13 @@ pub(crate) fn gemm_rm<T: 'static + Copy + num_one::GemmScalar>(
                     k,
                     std::slice::from_raw_parts(a.as_ptr().cast::<f32>(), a.len()),
                     std::slice::from_raw_parts(b.as_ptr().cast::<f32>(), b.len()),
-                    *(&beta as *const T).cast::<f32>(),
+                    if accumulate { 1.0 } else { 0.0 },
                     std::slice::from_raw_parts_mut(c.as_mut_ptr().cast::<f32>(), c.len()),
                 );
             }
             return;
         }
     }
-    with_gemm_crate(trans_a, trans_b, m, n, k, a, b, beta, c);
-}
-
-/// The `gemm` crate's path of [`gemm_rm`].
-#[allow(clippy::too_many_arguments)]
-fn with_gemm_crate<T: 'static + Copy + num_one::GemmScalar>(
-    trans_a: bool,
-    trans_b: bool,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    b: &[T],
-    beta: T,
-    c: &mut [T],
-) {
     let threads = candle_core::utils::get_num_threads();
     let par = if threads > 1 && m * n * k > 32 * 32 * 32 {
         gemm::Parallelism::Rayon(threads)
@@ -102,9 +86,10 @@ fn with_gemm_crate<T: 'static + Copy + num_one::GemmScalar>(
     } else {
         (n as isize, 1)
     };
-    // SAFETY: the asserts in `gemm_rm` bound every index the strides reach; c is only
-    // written, a and b only read. gemm computes dst = alpha·dst + beta·lhs·rhs, so our
-    // `beta` (on c) is its alpha and its beta is 1.
+    let one = T::from(1.0);
+    // SAFETY: the assert above bounds every index the strides reach; c is only written,
+    // a and b only read. gemm computes dst = alpha·dst + beta·lhs·rhs, reading dst only
+    // when asked to.
     unsafe {
         gemm::gemm(
             m,
@@ -113,47 +98,20 @@ fn with_gemm_crate<T: 'static + Copy + num_one::GemmScalar>(
             c.as_mut_ptr(),
             1,
             n as isize,
-            !num_one::GemmScalar::is_zero(&beta),
+            accumulate,
             a.as_ptr(),
             a_cs,
             a_rs,
             b.as_ptr(),
             b_cs,
             b_rs,
-            beta,
-            T::unit(),
+            one,
+            one,
             false,
             false,
             false,
             par,
         );
-    }
-}
-
-/// The two numbers [`gemm_rm`] needs of an element type.
-pub(crate) mod num_one {
-    /// 1 and a test for 0.
-    pub trait GemmScalar: Sized {
-        /// One.
-        fn unit() -> Self;
-        /// Whether this is zero.
-        fn is_zero(&self) -> bool;
-    }
-    impl GemmScalar for f32 {
-        fn unit() -> Self {
-            1.0
-        }
-        fn is_zero(&self) -> bool {
-            *self == 0.0
-        }
-    }
-    impl GemmScalar for f64 {
-        fn unit() -> Self {
-            1.0
-        }
-        fn is_zero(&self) -> bool {
-            *self == 0.0
-        }
     }
 }
 
@@ -290,11 +248,11 @@ mod tests {
             for tb in [false, true] {
                 let want = naive(ta, tb, m, n, k, &a, &b);
                 let mut c64 = vec![1.0; m * n];
-                gemm_rm(ta, tb, m, n, k, &a, &b, 1.0, &mut c64);
+                gemm_rm(ta, tb, m, n, k, &a, &b, true, &mut c64);
                 let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
                 let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
                 let mut c32 = vec![7.0f32; m * n];
-                gemm_rm(ta, tb, m, n, k, &a32, &b32, 0.0, &mut c32);
+                gemm_rm(ta, tb, m, n, k, &a32, &b32, false, &mut c32);
                 for i in 0..m * n {
                     assert!(
                         (c64[i] - 1.0 - want[i]).abs() < 1e-9,

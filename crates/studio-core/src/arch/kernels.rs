@@ -28,7 +28,7 @@ pub fn fused_available(device: &Device) -> bool {
 /// The float types the kernels are written for.
 trait Real:
     WithDType
-    + super::blas::num_one::GemmScalar
+    + From<f32>
     + Send
     + Sync
     + std::ops::Add<Output = Self>
@@ -97,9 +97,38 @@ impl Real for f64 {
     }
 }
 
-/// Rows handed to one rayon task: enough work (~16k elements) to amortise scheduling.
+/// Elements handed to one rayon task: enough work to amortise scheduling.
+const CHUNK: usize = 16_384;
+
+/// Rows handed to one rayon task: about [`CHUNK`] elements.
 fn rows_per_task(row_len: usize) -> usize {
-    (16_384 / row_len.max(1)).max(1)
+    (CHUNK / row_len.max(1)).max(1)
+}
+
+/// `f` of every element, in parallel chunks.
+fn par_map<T: Real>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    let mut y = vec![T::of(0.0); x.len()];
+    y.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(yc, xc)| {
+            for (o, &v) in yc.iter_mut().zip(xc) {
+                *o = f(v);
+            }
+        });
+    y
+}
+
+/// `f` of every pair of elements of two equally long slices, in parallel chunks.
+fn par_zip_map<T: Real>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    let mut y = vec![T::of(0.0); a.len()];
+    y.par_chunks_mut(CHUNK)
+        .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+        .for_each(|(yc, (ac, bc))| {
+            for ((o, &u), &v) in yc.iter_mut().zip(ac).zip(bc) {
+                *o = f(u, v);
+            }
+        });
+    y
 }
 
 fn contiguous<'a, T: Real>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [T]> {
@@ -303,7 +332,7 @@ fn linear_fwd<T: Real>(x: &[T], w: &[T], b: &[T], rows: usize, k: usize, n: usiz
         return y;
     }
     // y = x·Wᵀ + y, with y holding the bias rows.
-    super::blas::gemm_rm(false, true, rows, n, k, x, w, T::of(1.0), &mut y);
+    super::blas::gemm_rm(false, true, rows, n, k, x, w, true, &mut y);
     y
 }
 
@@ -323,7 +352,7 @@ fn linear_bwd<T: Real>(
         let dx = if want_dx {
             read::<T, _>(w, |w| {
                 let mut dx = vec![T::of(0.0); rows * k];
-                super::blas::gemm_rm(false, false, rows, k, n, dy, w, T::of(0.0), &mut dx);
+                super::blas::gemm_rm(false, false, rows, k, n, dy, w, false, &mut dx);
                 Ok(Some(Tensor::from_vec(dx, x.shape(), x.device())?))
             })?
         } else {
@@ -332,7 +361,7 @@ fn linear_bwd<T: Real>(
         let dw = if want_dw {
             read::<T, _>(x, |x| {
                 let mut dw = vec![T::of(0.0); n * k];
-                super::blas::gemm_rm(true, false, n, k, rows, dy, x, T::of(0.0), &mut dw);
+                super::blas::gemm_rm(true, false, n, k, rows, dy, x, false, &mut dw);
                 Ok(Some(Tensor::from_vec(dw, (n, k), w.device())?))
             })?
         } else {
@@ -432,27 +461,11 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
 struct GeluOp;
 
 fn gelu_fwd<T: Real>(x: &[T]) -> Vec<T> {
-    let mut y = vec![T::of(0.0); x.len()];
-    y.par_chunks_mut(16_384)
-        .zip(x.par_chunks(16_384))
-        .for_each(|(yc, xc)| {
-            for (o, &v) in yc.iter_mut().zip(xc) {
-                *o = v.gelu_and_grad().0;
-            }
-        });
-    y
+    par_map(x, |v| v.gelu_and_grad().0)
 }
 
 fn gelu_bwd<T: Real>(x: &[T], dy: &[T]) -> Vec<T> {
-    let mut dx = vec![T::of(0.0); x.len()];
-    dx.par_chunks_mut(16_384)
-        .zip(x.par_chunks(16_384).zip(dy.par_chunks(16_384)))
-        .for_each(|(dc, (xc, gc))| {
-            for ((o, &v), &g) in dc.iter_mut().zip(xc).zip(gc) {
-                *o = g * v.gelu_and_grad().1;
-            }
-        });
-    dx
+    par_zip_map(x, dy, |v, g| g * v.gelu_and_grad().1)
 }
 
 impl CustomOp1 for GeluOp {
@@ -628,15 +641,7 @@ pub fn masked_softmax(scores: &Tensor, bias: &Tensor, scale: f64) -> Result<Tens
 struct MaskMulOp;
 
 fn mask_mul<T: Real>(x: &[T], m: &[T]) -> Vec<T> {
-    let mut y = vec![T::of(0.0); x.len()];
-    y.par_chunks_mut(16_384)
-        .zip(x.par_chunks(16_384).zip(m.par_chunks(16_384)))
-        .for_each(|(yc, (xc, mc))| {
-            for ((o, &a), &b) in yc.iter_mut().zip(xc).zip(mc) {
-                *o = a * b;
-            }
-        });
-    y
+    par_zip_map(x, m, |a, b| a * b)
 }
 
 impl CustomOp2 for MaskMulOp {
@@ -754,9 +759,9 @@ impl InplaceOp2 for AdamWUpdate<'_> {
         let inv_bc2 = 1.0 / self.bc2;
         let (eps, gs) = (self.eps, self.grad_scale);
         theta
-            .par_chunks_mut(16_384)
-            .zip(g.par_chunks(16_384))
-            .zip(m.par_chunks_mut(16_384).zip(v.par_chunks_mut(16_384)))
+            .par_chunks_mut(CHUNK)
+            .zip(g.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
             .for_each(|((tc, gc), (mc, vc))| {
                 for i in 0..tc.len() {
                     let gi = gc[i] * gs;
@@ -775,7 +780,7 @@ impl InplaceOp2 for AdamWUpdate<'_> {
 pub fn sum_squares(t: &Tensor) -> Result<f64> {
     match t.dtype() {
         DType::F32 => read::<f32, _>(t, |s| {
-            Ok(s.par_chunks(16_384)
+            Ok(s.par_chunks(CHUNK)
                 .map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>())
                 .sum())
         }),

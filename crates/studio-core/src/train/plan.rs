@@ -222,27 +222,27 @@ pub fn make_plan(
 ) -> Result<Plan> {
     let gpu = device_kind != "cpu";
     let few = min_per_class <= FEW_LABELS;
-    let reason = match (opts.mode, opts.preset) {
-        (Some(_), _) => Reason::Asked,
-        (None, Preset::Balanced | Preset::Best) if few => Reason::FewLabels,
-        (None, Preset::Quick) => Reason::Quick,
-        (None, Preset::Balanced) => Reason::Balanced,
-        (None, Preset::Best) => Reason::Best,
-    };
-    let (mode, why) = match (opts.mode, opts.preset) {
-        (Some(m), _) => (m, format!("{m:?} mode, as asked").to_lowercase()),
+    let (mode, reason, why) = match (opts.mode, opts.preset) {
+        (Some(m), _) => (
+            m,
+            Reason::Asked,
+            format!("{m:?} mode, as asked").to_lowercase(),
+        ),
         (None, Preset::Balanced | Preset::Best) if few => (
             Mode::Fewshot,
+            Reason::FewLabels,
             format!(
                 "few labels ({min_per_class} for the rarest label): few-shot training (contrastive pairs, then a classifier) gets more from them than plain fine-tuning"
             ),
         ),
         (None, Preset::Quick) => (
             Mode::Head,
+            Reason::Quick,
             "quick: trains a small classifier on frozen features, seconds to a minute on any machine".to_string(),
         ),
         (None, Preset::Balanced) => (
             Mode::Full,
+            Reason::Balanced,
             format!(
                 "balanced: fine-tunes every weight for a few epochs{}",
                 if gpu { " on the GPU" } else { "; on a CPU expect minutes per thousand texts" }
@@ -250,6 +250,7 @@ pub fn make_plan(
         ),
         (None, Preset::Best) => (
             Mode::Full,
+            Reason::Best,
             "best: fine-tunes every weight with more epochs, longer inputs and more patience".to_string(),
         ),
     };
