@@ -2,7 +2,7 @@
 //! on sentence vectors of the labelled texts (seconds on a CPU), store its predictions for
 //! the unlabelled texts, and so let `next --strategy uncertain|diverse` pick what to label.
 
-use crate::active::{rows_tensor, LinearProbe};
+use crate::active::{rows_tensor, LinearProbe, ProbeOptions};
 use crate::infer::SentenceEmbedder;
 use crate::progress::{CancelToken, Event, Observer};
 use crate::project::{Filter, LabelFilter, PageQuery, Project, RunRecord, SplitName, TextRow};
@@ -138,7 +138,7 @@ pub fn refresh(
     let ux = cache.vectors(&unlabelled, embedder, cancel)?;
     let dev = Device::Cpu;
     let x = rows_tensor(&lx, &(0..lx.len()).collect::<Vec<_>>(), &dev)?;
-    let probe = LinearProbe::fit(&x, &y, names.len(), 1.0, 300)?;
+    let probe = LinearProbe::fit(&x, &y, names.len(), &ProbeOptions::LOOP)?;
     let probs = if ux.is_empty() {
         Vec::new()
     } else {
@@ -151,7 +151,7 @@ pub fn refresh(
     project.record_run(&RunRecord {
         model: LOOP_RUN.into(),
         status: "finished".into(),
-        settings: serde_json::json!({"classifier": "linear probe on sentence vectors", "l2": 1.0}),
+        settings: serde_json::json!({"classifier": "linear probe on sentence vectors", "l2": ProbeOptions::LOOP.l2, "balanced": ProbeOptions::LOOP.balanced}),
         epochs: Vec::new(),
         metrics: Some(serde_json::json!({"labelled": labelled.len(), "predicted": rows.len(), "model_version": version})),
         export_path: None,

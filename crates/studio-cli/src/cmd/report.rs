@@ -3,7 +3,7 @@
 use crate::render::Terminal;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use studio_core::active::Pick;
+use studio_core::active::{Pick, ProbeOptions};
 use studio_core::data::{read_labeled, LabeledData};
 use studio_core::device::{self, DeviceChoice};
 use studio_core::infer::SentenceEmbedder;
@@ -92,6 +92,10 @@ enum ReportCommand {
             value_delimiter = ','
         )]
         strategies: Vec<String>,
+        /// Fit the fast classifier without class balancing (as before session 3), to
+        /// compare.
+        #[arg(long)]
+        unbalanced: bool,
     },
 }
 
@@ -224,6 +228,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
             rounds,
             target,
             strategies,
+            unbalanced,
         } => {
             let base = store.resolve(&common.model, &catalog)?;
             let (train, test) = load(&common)?;
@@ -252,7 +257,10 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 rounds,
                 strategies,
                 seeds: seeds(&common.seeds)?,
-                l2: 1.0,
+                probe: ProbeOptions {
+                    balanced: !unbalanced,
+                    ..ProbeOptions::LOOP
+                },
             };
             let points = simulate(
                 &pool,

@@ -453,22 +453,32 @@ impl Project {
         Ok(picked)
     }
 
-    /// The next `n` texts by diversity: from a pool of unlabelled candidates (the most
-    /// uncertain ones when a model exists, else the first ones), greedily picks the
-    /// text farthest (cosine) from everything picked so far.
+    /// The next `n` texts by diversity: one per cluster (in embedding space) of a pool of
+    /// unlabelled candidates. With a model, the pool is the 10×n most uncertain texts and
+    /// each cluster gives its most uncertain one; before any model, the pool is 20×n
+    /// random texts and each cluster gives its most typical one (see
+    /// [`crate::active::Pick`]; the simulation in `studio report active` measures both).
     pub fn next_diverse(&self, n: usize, embedder: &mut dyn Embedder) -> Result<Vec<TextRow>> {
-        let pool_size = (n * 20).clamp(n, 2000);
-        let pool = if self.model_version()?.is_some() {
-            self.next_to_label(Strategy::Uncertain, pool_size)?
+        use crate::active::{cluster, fill_up, DIVERSE_SAMPLE_PER_PICK, UNCERTAIN_POOL_PER_PICK};
+        let with_model = self.model_version()?.is_some();
+        let pool = if with_model {
+            self.next_to_label(Strategy::Uncertain, n * UNCERTAIN_POOL_PER_PICK)?
         } else {
-            self.next_to_label(Strategy::Random { seed: 0 }, pool_size)?
+            self.next_to_label(Strategy::Random { seed: 0 }, n * DIVERSE_SAMPLE_PER_PICK)?
         };
         if pool.len() <= n {
             return Ok(pool);
         }
         let texts: Vec<String> = pool.iter().map(|r| r.text.clone()).collect();
         let vecs = embedder.embed(&texts)?;
-        let chosen = crate::active::farthest_first(&vecs, n);
+        // The pool comes most uncertain first, so its order is the priority.
+        let rank: Vec<f32> = (0..pool.len()).map(|i| i as f32).collect();
+        let order: Vec<usize> = (0..pool.len()).collect();
+        let chosen = fill_up(
+            cluster::one_per_cluster(&vecs, n, with_model.then_some(&rank[..]), 0),
+            &order,
+            n,
+        );
         Ok(chosen.into_iter().map(|i| pool[i].clone()).collect())
     }
 

@@ -2,7 +2,7 @@
 //! each strategy asks for them, a fast classifier is retrained after every batch, and we
 //! record test accuracy against the number of labels.
 
-use crate::active::{pick, rows_tensor, LinearProbe, Pick};
+use crate::active::{pick, rows_tensor, LinearProbe, Pick, ProbeOptions};
 use crate::progress::{CancelToken, Event, Observer};
 use crate::Result;
 use candle_core::{Device, Tensor};
@@ -23,8 +23,8 @@ pub struct ActiveSpec {
     pub strategies: Vec<Pick>,
     /// Seeds (each: a different start and random order).
     pub seeds: Vec<u64>,
-    /// L2 of the fast classifier (1/C).
-    pub l2: f64,
+    /// How the fast classifier is fitted.
+    pub probe: ProbeOptions,
 }
 
 /// Accuracy after one round.
@@ -78,7 +78,7 @@ pub fn simulate(
                 cancel.check()?;
                 let x = rows_tensor(pool, &labelled, &dev)?;
                 let y: Vec<usize> = labelled.iter().map(|&i| pool_labels[i]).collect();
-                let probe = LinearProbe::fit(&x, &y, n_classes, spec.l2, 300)?;
+                let probe = LinearProbe::fit(&x, &y, n_classes, &spec.probe)?;
                 let test_probs = probe.predict_proba(test)?;
                 let correct = test_probs
                     .iter()
@@ -201,7 +201,7 @@ mod tests {
             rounds: 2,
             strategies: vec![Pick::Random, Pick::UncertainDiverse],
             seeds: vec![1],
-            l2: 1.0,
+            probe: ProbeOptions::LOOP,
         };
         let pts = simulate(
             &pool,

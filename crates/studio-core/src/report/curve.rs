@@ -2,7 +2,7 @@
 //! method, over several seeds; and a forecast of how many more labels the next step of
 //! accuracy would take.
 
-use crate::active::{rows_tensor, LinearProbe};
+use crate::active::{rows_tensor, LinearProbe, ProbeOptions};
 use crate::data::LabeledData;
 use crate::eval::Metrics;
 use crate::infer::Predictor;
@@ -108,10 +108,6 @@ pub fn doubling_sizes(rarest: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Iterations of the probe fit: converged for a few thousand vectors (as in the
-/// labelling loop).
-const PROBE_ITERATIONS: usize = 300;
-
 /// The learning curve of the fast classifier (an L2 logistic regression on frozen
 /// sentence vectors) on the user's own labels: for each size of
 /// [`doubling_sizes`] and each seed, fit on that many labels per class drawn from
@@ -144,8 +140,7 @@ pub fn probe_curve(
             &rows_tensor(pool, idx, &dev)?,
             &y,
             n_classes,
-            1.0,
-            PROBE_ITERATIONS,
+            &ProbeOptions::LOOP,
         )?;
         let predicted: Vec<usize> = probe
             .predict_proba(&eval_t)?

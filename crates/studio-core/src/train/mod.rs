@@ -1,4 +1,4 @@
-//! Fine-tuning a classifier: full, LoRA or head-only.
+//! Fine-tuning a classifier: full, LoRA, head-only or few-shot (contrastive, then the head).
 //!
 //! [`train`] takes a base model folder and labelled data and returns a [`TrainedModel`]
 //! that [`crate::export`] writes out. It splits the data (stratified, seeded), tokenizes
@@ -8,6 +8,7 @@
 //! the loss; a NaN or infinite loss stops the run with advice.
 
 pub mod batches;
+mod epochs;
 pub mod estimate;
 pub mod fewshot;
 pub mod optim;
@@ -16,12 +17,12 @@ pub mod plan;
 pub use estimate::{estimate, Estimate};
 pub use plan::{make_plan, Mode, Plan, Preset, Reason, TrainOptions};
 
-use crate::arch::{names, Classifier, EncoderConfig, ForwardCtx, ParamStore, Pooling};
+use crate::arch::{names, Classifier, EncoderConfig, ParamStore, Pooling};
 use crate::data::{stratified_split, LabeledData};
 use crate::eval::Metrics;
-use crate::infer::{argmax, features_for, logits_for};
+use crate::infer::{argmax, features_for};
 use crate::models::{ModelFolder, TextTokenizer};
-use crate::progress::{CancelToken, EpochInfo, Event, Observer, StepInfo};
+use crate::progress::{CancelToken, EpochInfo, Event, Observer};
 use crate::{Result, StudioError};
 use candle_core::{Device, Tensor, Var};
 use rand::SeedableRng;
@@ -187,18 +188,8 @@ pub fn train(
     let mut opt = optim::AdamW::new(trainable, plan.weight_decay)?;
 
     let class_weights = if plan.class_weights {
-        let counts = data.subset(&split.train).counts();
-        let n = split.train.len() as f32;
-        let w: Vec<f32> = counts
-            .iter()
-            .map(|&c| {
-                if c > 0 {
-                    n / (n_labels as f32 * c as f32)
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
+        let w = crate::active::balanced_weights(&y, n_labels);
         Some(Tensor::from_vec(w, n_labels, device)?)
     } else {
         None
@@ -243,187 +234,37 @@ pub fn train(
     } else {
         None
     };
-    if probe_head {
-        if let Some(f) = &features {
+    let fitted = match (&features, probe_head) {
+        (Some(f), true) => {
             let fitted = fit_probe_head(&store, f, data, &split, &plan, device)?;
-            observer.on_event(&Event::Epoch(fitted.info.clone()));
-            drop(model);
-            return Ok(TrainedModel {
-                store,
-                config: cfg,
-                base_config_json: base.config_json.clone(),
-                base_dir: base.dir.clone(),
-                label_names: data.label_names.clone(),
-                tokenizer,
-                history: vec![fitted.info],
-                step_losses: fitted.losses,
-                body_losses,
-                validation: fitted.validation,
-                train_size: split.train.len(),
-                validation_size: split.validation.len(),
-                seconds: started.elapsed().as_secs_f64(),
-                device_kind: target.kind.to_string(),
-                plan,
-            });
+            for info in &fitted.history {
+                observer.on_event(&Event::Epoch(info.clone()));
+            }
+            fitted
         }
-    }
-    let steps_per_epoch = split.train.len().div_ceil(plan.batch_size);
-    let total_steps = steps_per_epoch * plan.epochs;
-    let warmup = (total_steps as f64 * plan.warmup_ratio).round() as usize;
-    let val_truth: Vec<usize> = split.validation.iter().map(|&i| data.labels[i]).collect();
-
-    observer.on_event(&Event::Phase {
-        name: "train".into(),
-        total: Some(total_steps as u64),
-    });
-    let train_started = Instant::now();
-    let mut step = 0usize;
-    let mut history = Vec::new();
-    let mut step_losses = Vec::new();
-    let mut best: Option<Best> = None;
-    let mut since_best = 0;
-    for epoch in 1..=plan.epochs {
-        let mut epoch_loss = 0f64;
-        let mut epoch_batches = 0usize;
-        for batch in batches::bucketed(&split.train, &lengths, plan.batch_size, &mut shuffle_rng) {
-            cancel.check()?;
-            let lr = optim::linear_schedule(step, warmup, total_steps, plan.lr);
-            let targets = Tensor::from_vec(
-                batch
-                    .iter()
-                    .map(|&i| data.labels[i] as u32)
-                    .collect::<Vec<_>>(),
-                batch.len(),
+        _ => epochs::run(
+            epochs::EpochLoop {
+                model: &model,
+                store: &store,
+                vars: &vars,
+                opt: &mut opt,
+                tokenizer: &tokenizer,
+                seqs: &seqs,
+                lengths: &lengths,
+                features: features.as_ref(),
+                data,
+                split: &split,
+                plan: &plan,
+                class_weights: class_weights.as_ref(),
+                l2: l2.as_ref(),
                 device,
-            )?;
-            let ctx = ForwardCtx::train(mask_rng.clone());
-            let logits = match &features {
-                Some(f) => {
-                    let rows = Tensor::from_vec(
-                        batch.iter().map(|&i| i as u32).collect::<Vec<_>>(),
-                        batch.len(),
-                        device,
-                    )?;
-                    model.head(&f.index_select(&rows, 0)?, &ctx)?
-                }
-                None => {
-                    let refs: Vec<&[u32]> = batch.iter().map(|&i| seqs[i].as_slice()).collect();
-                    let b = tokenizer.batch(&refs, device)?;
-                    model.forward(&b.ids, &b.mask, &ctx)?
-                }
-            };
-            if let Some(r) = ctx.into_rng() {
-                mask_rng = r;
-            }
-            let mut loss = cross_entropy(&logits, &targets, class_weights.as_ref())?;
-            if let Some((coef, weights)) = &l2 {
-                // Logistic-regression-style L2 on the head: as sklearn's C on unit-length
-                // features, scaled to our features' length (√hidden) and data size.
-                let mut pen = Tensor::zeros((), candle_core::DType::F32, device)?;
-                for w in weights {
-                    pen = (pen + w.sqr()?.sum_all()?)?;
-                }
-                loss = (loss + (pen * (0.5 * coef))?)?;
-            }
-            let loss_value = loss.to_scalar::<f32>()?;
-            step += 1;
-            if !loss_value.is_finite() {
-                return Err(StudioError::Diverged {
-                    value: format!("{loss_value}"),
-                    step,
-                    suggestion: plan.lr / 10.0,
-                });
-            }
-            let mut grads = loss.backward()?;
-            if plan.max_grad_norm > 0.0 {
-                optim::clip_grad_norm(&mut grads, &vars, plan.max_grad_norm)?;
-            }
-            opt.step(&grads, lr)?;
-            epoch_loss += loss_value as f64;
-            epoch_batches += 1;
-            step_losses.push(loss_value);
-            let elapsed = train_started.elapsed().as_secs_f64();
-            observer.on_event(&Event::Step(StepInfo {
-                step,
-                total_steps,
-                epoch,
-                loss: loss_value,
-                lr,
-                eta_secs: elapsed / step as f64 * (total_steps - step) as f64,
-                elapsed_secs: elapsed,
-            }));
-        }
-        // Validate.
-        let val_logits = match &features {
-            Some(f) => {
-                let rows = Tensor::from_vec(
-                    split
-                        .validation
-                        .iter()
-                        .map(|&i| i as u32)
-                        .collect::<Vec<_>>(),
-                    split.validation.len(),
-                    device,
-                )?;
-                model
-                    .head(&f.index_select(&rows, 0)?, &ForwardCtx::eval())?
-                    .detach()
-                    .to_vec2::<f32>()?
-            }
-            None => {
-                let val_seqs: Vec<Vec<u32>> =
-                    split.validation.iter().map(|&i| seqs[i].clone()).collect();
-                logits_for(&model, &tokenizer, &val_seqs, device, 64, cancel)?
-            }
-        };
-        let (metrics, val_loss) = score(&val_logits, &val_truth, &data.label_names);
-        let better = match &best {
-            None => true,
-            Some(b) => {
-                metrics.macro_f1 > b.macro_f1 + 1e-9
-                    || (metrics.macro_f1 >= b.macro_f1 - 1e-9 && val_loss < b.val_loss)
-            }
-        };
-        if better {
-            best = Some(Best {
-                macro_f1: metrics.macro_f1,
-                val_loss,
-                weights: store.snapshot_trainable()?,
-                metrics: metrics.clone(),
-            });
-            since_best = 0;
-        } else {
-            since_best += 1;
-        }
-        let info = EpochInfo {
-            epoch,
-            epochs: plan.epochs,
-            train_loss: (epoch_loss / epoch_batches.max(1) as f64) as f32,
-            val_loss,
-            val_accuracy: metrics.accuracy,
-            val_macro_f1: metrics.macro_f1,
-            best: better,
-        };
-        observer.on_event(&Event::Epoch(info.clone()));
-        history.push(info);
-        if since_best >= plan.patience {
-            observer.on_event(&Event::Note {
-                message: format!(
-                    "stopping early after epoch {epoch}: validation macro-F1 has not improved for {} epochs",
-                    plan.patience
-                ),
-            });
-            break;
-        }
-    }
-    let Best {
-        weights: snapshot,
-        metrics: validation,
-        ..
-    } = best.ok_or_else(|| StudioError::TooFewExamples {
-        what: "no epoch finished".into(),
-    })?;
-    store.restore(&snapshot)?;
+            },
+            &mut shuffle_rng,
+            &mut mask_rng,
+            observer,
+            cancel,
+        )?,
+    };
     drop(model);
     Ok(TrainedModel {
         store,
@@ -432,10 +273,10 @@ pub fn train(
         base_dir: base.dir.clone(),
         label_names: data.label_names.clone(),
         tokenizer,
-        history,
-        step_losses,
+        history: fitted.history,
+        step_losses: fitted.step_losses,
         body_losses,
-        validation,
+        validation: fitted.validation,
         train_size: split.train.len(),
         validation_size: split.validation.len(),
         seconds: started.elapsed().as_secs_f64(),
@@ -503,10 +344,15 @@ pub(crate) fn split_and_plan(
 /// validation split.
 pub const MIN_PER_CLASS_FOR_VALIDATION: usize = 20;
 
-struct FittedHead {
-    info: EpochInfo,
-    losses: Vec<f32>,
-    validation: Metrics,
+/// What fitting the classifier produced, by either route: the probe (one "epoch") or
+/// the epoch loop.
+pub(crate) struct Fitted {
+    /// One entry per finished epoch.
+    pub history: Vec<EpochInfo>,
+    /// Loss of every optimiser step, in order.
+    pub step_losses: Vec<f32>,
+    /// Validation metrics of the kept weights.
+    pub validation: Metrics,
 }
 
 /// Fits the mean-pooling head as an L2-regularised logistic regression, to convergence,
@@ -518,7 +364,7 @@ fn fit_probe_head(
     split: &crate::data::Split,
     plan: &Plan,
     device: &Device,
-) -> Result<FittedHead> {
+) -> Result<Fitted> {
     let rows = |idx: &[usize]| -> Result<Tensor> {
         let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
         Ok(features.index_select(&Tensor::from_vec(ids, idx.len(), device)?, 0)?)
@@ -526,7 +372,16 @@ fn fit_probe_head(
     let x = rows(&split.train)?;
     let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
     let k = data.label_names.len();
-    let (probe, losses) = crate::active::LinearProbe::fit_traced(&x, &y, k, plan.head_l2, 500)?;
+    let (probe, losses) = crate::active::LinearProbe::fit_traced(
+        &x,
+        &y,
+        k,
+        &crate::active::ProbeOptions {
+            l2: plan.head_l2,
+            iterations: 500,
+            balanced: plan.class_weights,
+        },
+    )?;
     let head = names::mean_head();
     let (w, b) = probe.parts();
     store.set(&head.weight(), w)?;
@@ -545,8 +400,8 @@ fn fit_probe_head(
             &data.label_names,
         )
     };
-    Ok(FittedHead {
-        info: EpochInfo {
+    Ok(Fitted {
+        history: vec![EpochInfo {
             epoch: 1,
             epochs: 1,
             train_loss,
@@ -554,18 +409,10 @@ fn fit_probe_head(
             val_accuracy: validation.accuracy,
             val_macro_f1: validation.macro_f1,
             best: true,
-        },
-        losses,
+        }],
+        step_losses: losses,
         validation,
     })
-}
-
-/// The best epoch so far: its scores and a copy of its trainable weights.
-struct Best {
-    macro_f1: f64,
-    val_loss: f32,
-    weights: Vec<(String, Tensor)>,
-    metrics: Metrics,
 }
 
 /// Adds LoRA matrices to the query, key, value and attention-output projections.

@@ -5,6 +5,8 @@
 //! The pure functions here work on plain vectors so the project store, the app and the
 //! active-learning simulation (`studio report active`) all pick texts the same way.
 
+pub mod cluster;
+
 use crate::{Result, StudioError};
 use candle_core::{Device, Tensor, D};
 use rand::seq::SliceRandom;
@@ -36,41 +38,6 @@ pub fn entropy(probs: &[f32]) -> f32 {
         .sum::<f32>()
 }
 
-/// Greedy farthest-first selection of `n` vectors by cosine distance, starting from the
-/// first: each pick is the vector least similar to everything picked so far. Returns
-/// indices into `vecs`.
-pub fn farthest_first(vecs: &[Vec<f32>], n: usize) -> Vec<usize> {
-    if vecs.is_empty() || n == 0 {
-        return Vec::new();
-    }
-    let unit: Vec<Vec<f32>> = vecs
-        .iter()
-        .map(|v| {
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-            v.iter().map(|x| x / norm).collect()
-        })
-        .collect();
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-    let mut chosen = vec![0usize];
-    let mut taken = vec![false; unit.len()];
-    taken[0] = true;
-    let mut nearest: Vec<f32> = unit.iter().map(|v| 1.0 - dot(v, &unit[0])).collect();
-    while chosen.len() < n.min(unit.len()) {
-        let Some(best) = (0..unit.len())
-            .filter(|&i| !taken[i])
-            .max_by(|&a, &b| nearest[a].total_cmp(&nearest[b]).then(b.cmp(&a)))
-        else {
-            break;
-        };
-        chosen.push(best);
-        taken[best] = true;
-        for (i, v) in unit.iter().enumerate() {
-            nearest[i] = nearest[i].min(1.0 - dot(v, &unit[best]));
-        }
-    }
-    chosen
-}
-
 /// How to choose the next texts in a simulation or from in-memory candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -79,11 +46,34 @@ pub enum Pick {
     Random,
     /// Smallest margin first.
     Uncertain,
-    /// Farthest-first in embedding space, ignoring the model.
+    /// The most typical text of each of n clusters of 20×n random candidates, ignoring
+    /// the model (what `studio project next --strategy diverse` does before a model
+    /// exists).
     Diverse,
-    /// Farthest-first among the most uncertain 10×n: unsure, but not twenty
-    /// near-identical texts (what `studio project next --strategy diverse` does).
+    /// The most uncertain text of each of n clusters of the 10×n most uncertain: unsure,
+    /// but not twenty near-identical texts (what `studio project next --strategy diverse`
+    /// does once a model exists).
     UncertainDiverse,
+}
+
+/// Candidates clustered per text picked by [`Pick::UncertainDiverse`]: the most uncertain
+/// 10×n. Fewer keeps the batch nearly as unsure as pure uncertainty; more spreads it.
+pub const UNCERTAIN_POOL_PER_PICK: usize = 10;
+/// Random candidates clustered per text picked by [`Pick::Diverse`].
+pub const DIVERSE_SAMPLE_PER_PICK: usize = 20;
+
+/// `chosen`, then the first of `order` not yet in it, up to `n` in all.
+pub(crate) fn fill_up(mut chosen: Vec<usize>, order: &[usize], n: usize) -> Vec<usize> {
+    for &i in order {
+        if chosen.len() >= n {
+            break;
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen.truncate(n);
+    chosen
 }
 
 /// Picks `n` of `candidates` (indices into `probs` / `vecs`).
@@ -117,20 +107,20 @@ pub fn pick(
             c
         }
         Pick::Diverse => {
-            let sub: Vec<Vec<f32>> = candidates.iter().map(|&i| vecs[i].clone()).collect();
-            farthest_first(&sub, n)
-                .into_iter()
-                .map(|k| candidates[k])
-                .collect()
+            let mut sample = candidates.to_vec();
+            sample.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+            sample.truncate(n * DIVERSE_SAMPLE_PER_PICK);
+            let sub: Vec<Vec<f32>> = sample.iter().map(|&i| vecs[i].clone()).collect();
+            let chosen = cluster::one_per_cluster(&sub, n, None, seed);
+            fill_up(chosen.into_iter().map(|k| sample[k]).collect(), &sample, n)
         }
         Pick::UncertainDiverse => {
             let mut pool = by_margin();
-            pool.truncate((n * 10).max(n));
+            pool.truncate(n * UNCERTAIN_POOL_PER_PICK);
             let sub: Vec<Vec<f32>> = pool.iter().map(|&i| vecs[i].clone()).collect();
-            farthest_first(&sub, n)
-                .into_iter()
-                .map(|k| pool[k])
-                .collect()
+            let margins: Vec<f32> = pool.iter().map(|&i| margin(&probs[i])).collect();
+            let chosen = cluster::one_per_cluster(&sub, n, Some(&margins), seed);
+            fill_up(chosen.into_iter().map(|k| pool[k]).collect(), &pool, n)
         }
     }
 }
@@ -142,17 +132,34 @@ pub struct LinearProbe {
     b: Tensor,
 }
 
+/// How a [`LinearProbe`] is fitted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeOptions {
+    /// 1/C of a logistic regression on unit-length rows (scaled to the rows' length).
+    pub l2: f64,
+    /// Full-batch optimiser steps.
+    pub iterations: usize,
+    /// Weights each example by `n / (classes · count of its label)` (sklearn's
+    /// "balanced"). Why: with few labels the L2 keeps the weights small, so an unweighted
+    /// fit lets the bias vote for whichever label has more examples. In the labelling loop
+    /// the labels come in the order a strategy asks, not in the data's proportions, and a
+    /// probe on 4 + 4 labels plus 8 more of one label then called most texts that label.
+    pub balanced: bool,
+}
+
+impl ProbeOptions {
+    /// The labelling loop's probe: C = 1, 300 steps, balanced.
+    pub const LOOP: Self = Self {
+        l2: 1.0,
+        iterations: 300,
+        balanced: true,
+    };
+}
+
 impl LinearProbe {
-    /// Fits on `x [n, d]` with labels `y`; `l2` is 1/C of a logistic regression on
-    /// unit-length rows (scaled to the rows' actual length).
-    pub fn fit(
-        x: &Tensor,
-        y: &[usize],
-        n_classes: usize,
-        l2: f64,
-        iterations: usize,
-    ) -> Result<Self> {
-        Ok(Self::fit_traced(x, y, n_classes, l2, iterations)?.0)
+    /// Fits on `x [n, d]` with labels `y`.
+    pub fn fit(x: &Tensor, y: &[usize], n_classes: usize, opts: &ProbeOptions) -> Result<Self> {
+        Ok(Self::fit_traced(x, y, n_classes, opts)?.0)
     }
 
     /// Like [`LinearProbe::fit`], also returning the loss of every iteration.
@@ -160,9 +167,13 @@ impl LinearProbe {
         x: &Tensor,
         y: &[usize],
         n_classes: usize,
-        l2: f64,
-        iterations: usize,
+        opts: &ProbeOptions,
     ) -> Result<(Self, Vec<f32>)> {
+        let ProbeOptions {
+            l2,
+            iterations,
+            balanced,
+        } = *opts;
         let (n, d) = x.dims2()?;
         if n == 0 || n_classes < 2 {
             return Err(StudioError::TooFewExamples {
@@ -188,12 +199,21 @@ impl LinearProbe {
             ],
             0.0,
         )?;
+        let class_weights = if balanced {
+            Some(Tensor::from_vec(
+                balanced_weights(y, n_classes),
+                n_classes,
+                dev,
+            )?)
+        } else {
+            None
+        };
         let mut trace = Vec::with_capacity(iterations);
         for it in 0..iterations {
             let logits = xc
                 .matmul(&w.as_tensor().t()?)?
                 .broadcast_add(b.as_tensor())?;
-            let ce = crate::train::cross_entropy(&logits, &targets, None)?;
+            let ce = crate::train::cross_entropy(&logits, &targets, class_weights.as_ref())?;
             let loss = (ce + (w.as_tensor().sqr()?.sum_all()? * (0.5 * coef))?)?;
             trace.push(loss.to_scalar::<f32>()?);
             let grads = loss.backward()?;
@@ -215,6 +235,24 @@ impl LinearProbe {
     pub fn parts(&self) -> (&Tensor, &Tensor) {
         (&self.w, &self.b)
     }
+}
+
+/// sklearn's "balanced" class weights, `n / (classes · count)`; 0 for an absent class.
+pub fn balanced_weights(y: &[usize], n_classes: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; n_classes];
+    for &c in y {
+        counts[c] += 1;
+    }
+    counts
+        .iter()
+        .map(|&c| {
+            if c > 0 {
+                y.len() as f32 / (n_classes * c) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// The probe's step size at iteration `it` of `iterations` on `d` features. Adam moves
@@ -293,7 +331,16 @@ mod tests {
     fn probe_separates_separable_data() {
         let dev = Device::Cpu;
         let x = Tensor::new(&[[2f32, 0.1], [1.5, -0.2], [-2.0, 0.3], [-1.7, 0.0]], &dev).unwrap();
-        let p = LinearProbe::fit(&x, &[1, 1, 0, 0], 2, 1.0, 200).unwrap();
+        let p = LinearProbe::fit(
+            &x,
+            &[1, 1, 0, 0],
+            2,
+            &ProbeOptions {
+                iterations: 200,
+                ..ProbeOptions::LOOP
+            },
+        )
+        .unwrap();
         let probs = p.predict_proba(&x).unwrap();
         assert!(probs[0][1] > 0.6 && probs[2][0] > 0.6, "{probs:?}");
     }
@@ -327,9 +374,72 @@ mod tests {
             })
             .collect();
         let x = Tensor::from_vec(rows, (n, d), &dev).unwrap();
-        let (_, trace) = LinearProbe::fit_traced(&x, &y, 2, 1.0, 500).unwrap();
+        let (_, trace) = LinearProbe::fit_traced(
+            &x,
+            &y,
+            2,
+            &ProbeOptions {
+                iterations: 500,
+                ..ProbeOptions::LOOP
+            },
+        )
+        .unwrap();
         let worst = trace.iter().copied().fold(f32::MIN, f32::max);
         assert!(worst <= trace[0] * 1.1, "start {} worst {worst}", trace[0]);
         assert!(trace[trace.len() - 1] < trace[0]);
+    }
+
+    /// Vectors that share a large direction and differ by a small class offset, labelled
+    /// 4 of one label to 12 of the other (what a labelling strategy can hand the loop):
+    /// unbalanced, the regularised weights stay too small to beat the bias and every test
+    /// vector gets the majority label; balanced, both labels are recognised.
+    #[test]
+    fn balanced_probe_recognises_the_minority_label() {
+        let dev = Device::Cpu;
+        let row =
+            |label: usize, wobble: f32| [1.0f32, if label == 1 { 0.05 } else { -0.05 }, wobble];
+        let y: Vec<usize> = (0..16).map(|i| usize::from(i >= 4)).collect();
+        let train: Vec<[f32; 3]> = y
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| row(c, 0.01 * (i % 3) as f32))
+            .collect();
+        let x = Tensor::from_vec(train.concat(), (16, 3), &dev).unwrap();
+        let test = Tensor::new(
+            &[row(0, 0.0), row(0, 0.01), row(1, 0.0), row(1, 0.01)],
+            &dev,
+        )
+        .unwrap();
+        let predicted = |balanced: bool| -> Vec<usize> {
+            LinearProbe::fit(
+                &x,
+                &y,
+                2,
+                &ProbeOptions {
+                    balanced,
+                    ..ProbeOptions::LOOP
+                },
+            )
+            .unwrap()
+            .predict_proba(&test)
+            .unwrap()
+            .iter()
+            .map(|p| crate::infer::argmax(p))
+            .collect()
+        };
+        assert_eq!(
+            predicted(false),
+            vec![1, 1, 1, 1],
+            "the case must show the bias"
+        );
+        assert_eq!(predicted(true), vec![0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn balanced_weights_even_out_the_labels() {
+        let w = balanced_weights(&[0, 1, 1, 1], 3);
+        assert_eq!(w, vec![4.0 / 3.0, 4.0 / 9.0, 0.0]);
+        // Each present label carries the same total weight.
+        assert!((w[0] * 1.0 - w[1] * 3.0).abs() < 1e-6);
     }
 }
