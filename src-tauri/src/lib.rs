@@ -37,6 +37,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             label::label_text,
             label::undo,
             label::next_to_label,
+            suggest::suggest_next,
             label::set_labels,
             label::rename_label,
             label::set_label_color,

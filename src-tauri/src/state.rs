@@ -11,6 +11,10 @@ use studio_core::infer::Predictor;
 use studio_core::progress::CancelToken;
 use studio_core::project::Project;
 
+/// Longest input, in tokens, of the cached sentence vectors (learning curve and
+/// suggestions share the cache, so they share this).
+pub const VECTOR_MAX_LEN: usize = 128;
+
 /// Shared by every command (cloned into job threads).
 pub type AppState = Arc<Shared>;
 

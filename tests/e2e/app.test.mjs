@@ -1,6 +1,6 @@
 // End-to-end test of the real app binary under Xvfb, through tauri-driver and
 // WebKitWebDriver: new project from a CSV via the native GTK file dialog (driven with
-// xdotool) -> label 20 texts by keyboard -> train a quick model -> chart and metrics ->
+// xdotool) -> label 20 texts by keyboard -> one suggested by the engine -> train a quick model -> chart and metrics ->
 // a playground prediction -> export -> `studio predict` on the export agrees.
 // A PNG of every pane goes to tests/e2e/screenshots/.
 //
@@ -151,6 +151,21 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
     await browser.waitUntil(async () => (await (await browser.$('#focus-text')).getAttribute('data-id')) !== id, { timeout: 10000 });
   }
   await shot('3-label');
+
+  // Suggest: the engine fits its classifier on the 20 labels, pre-labels the rest and
+  // offers the texts it is least sure about; labelling one of them still registers.
+  await (await el('#suggest')).click();
+  const note = await el('#suggest-note', 60000);
+  await browser.waitUntil(async () => /20/.test(await note.getText()), { timeout: 60000, timeoutMsg: 'no refit on 20 labels' });
+  assert.match(await note.getText(), /unsure/);
+  const suggested = await el('#focus-text');
+  const truth = fixture.truth.get(norm(await suggested.getText()));
+  assert.ok(truth, `unknown suggested text: ${await suggested.getText()}`);
+  await (await el('#focus-box')).click();
+  await browser.keys(truth === 'negative' ? '1' : '2');
+  await browser.waitUntil(async () => (await progress.getAttribute('data-labelled')) === '21', { timeout: 10000, timeoutMsg: 'suggested label did not register' });
+  await shot('3c-label-suggest');
+  await (await el('#suggest')).click();
   await (await el('#view-table')).click();
   await el('.viewport .row');
   await shot('3b-label-table');

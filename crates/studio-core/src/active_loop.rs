@@ -57,6 +57,54 @@ impl VectorCache {
     }
 }
 
+/// Unlabelled texts a refresh predicts at most (in import order).
+pub const MAX_PREDICTED: usize = 20_000;
+
+/// What [`suggest`] picked, and the refresh it ran first, if any.
+pub struct Suggestions {
+    /// The texts to label next, most useful first.
+    pub rows: Vec<TextRow>,
+    /// The refit of the fast classifier, when `every` new labels had arrived.
+    pub refresh: Option<Refresh>,
+}
+
+/// "What should I label next", with the model in the loop: refits the fast classifier
+/// (and its pre-labels) once `every` new labels have arrived and they cover two labels,
+/// then picks `n` texts by uncertainty mixed with diversity
+/// ([`Project::next_diverse_with`]), on vectors from `cache`. Before any model exists it
+/// picks the most typical text of each of `n` clusters.
+pub fn suggest(
+    project: &Project,
+    embedder: &SentenceEmbedder,
+    cache: &mut VectorCache,
+    n: usize,
+    every: usize,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<Suggestions> {
+    let labels_used = project
+        .stats()?
+        .per_label
+        .iter()
+        .filter(|(_, count)| *count > 0)
+        .count();
+    let refresh = if labels_used >= 2 && needs_refresh(project, every)? {
+        Some(refresh(
+            project,
+            embedder,
+            cache,
+            MAX_PREDICTED,
+            observer,
+            cancel,
+        )?)
+    } else {
+        None
+    };
+    let rows =
+        project.next_diverse_with(n, |rows: &[TextRow]| cache.vectors(rows, embedder, cancel))?;
+    Ok(Suggestions { rows, refresh })
+}
+
 /// Labelled texts at the last refresh (0 if none).
 pub fn labelled_at_last_refresh(project: &Project) -> Result<usize> {
     Ok(project

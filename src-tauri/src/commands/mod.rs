@@ -5,6 +5,7 @@ pub mod label;
 pub mod models;
 pub mod results;
 pub mod start;
+pub mod suggest;
 pub mod train;
 
 pub use results::csv_field;

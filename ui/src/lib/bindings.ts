@@ -40,6 +40,12 @@ export const commands = {
 	/**  Unlabelled texts to label next: "order", "random" or "uncertain" (needs a model). */
 	nextToLabel: (strategy: string, n: number) => typedError<TextRowDto[], AppError>(__TAURI_INVOKE("next_to_label", { strategy, n })),
 	/**
+	 *  Up to `n` unlabelled texts to label next, chosen by uncertainty and spread over
+	 *  clusters, with base model `model_id`'s sentence vectors. Refits the classifier (and
+	 *  the pre-labels) first once [`SUGGEST_EVERY`] new labels have arrived.
+	 */
+	suggestNext: (modelId: string, n: number) => typedError<Suggestions, AppError>(__TAURI_INVOKE("suggest_next", { modelId, n })),
+	/**
 	 *  Sets the label set: names in order (new ones added, missing ones removed when no
 	 *  text has them).
 	 */
@@ -502,6 +508,14 @@ export type StepUpdate = {
 	etaSecs: number | null,
 	/**  Seconds so far. */
 	elapsedSecs: number | null,
+};
+
+/**  What the Label pane shows after asking for suggestions. */
+export type Suggestions = {
+	/**  Texts to label next, most useful first, with the classifier's guess. */
+	rows: TextRowDto[],
+	/**  When the classifier was refitted just now: the labels it learned from. */
+	refittedOn: number | null,
 };
 
 /**  Which texts the Label pane lists. */

@@ -264,41 +264,41 @@ pub fn run(args: ProjectArgs) -> Result<()> {
             every,
         } => {
             let p = Project::open(&project)?;
-            let needs_model = matches!(strategy, StrategyArg::Uncertain | StrategyArg::Diverse);
-            if needs_model && studio_core::active_loop::needs_refresh(&p, every)? {
+            if matches!(strategy, StrategyArg::Uncertain | StrategyArg::Diverse) {
                 let (store, catalog) = super::store_and_catalog();
                 let folder = store.resolve(&model, &catalog)?;
                 let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
                 let embedder =
                     studio_core::infer::SentenceEmbedder::load(&folder, &dev.device, 128)?;
                 let mut cache = studio_core::active_loop::VectorCache::default();
-                let r = studio_core::active_loop::refresh(
-                    &p,
-                    &embedder,
-                    &mut cache,
-                    20_000,
-                    &mut studio_core::progress::Silent,
-                    &studio_core::progress::CancelToken::new(),
-                )?;
-                eprintln!(
-                    "retrained the suggestion model on {} labels and predicted {} texts ({:.1} s)",
-                    r.labelled, r.predicted, r.seconds
-                );
-                if matches!(strategy, StrategyArg::Diverse) {
-                    let mut embedder = embedder;
-                    let rows = p.next_diverse(n, &mut embedder)?;
-                    print_rows(&rows, json);
+                let cancel = studio_core::progress::CancelToken::new();
+                let mut silent = studio_core::progress::Silent;
+                let refreshed = if matches!(strategy, StrategyArg::Diverse) {
+                    let s = studio_core::active_loop::suggest(
+                        &p,
+                        &embedder,
+                        &mut cache,
+                        n,
+                        every,
+                        &mut silent,
+                        &cancel,
+                    )?;
+                    report_refresh(s.refresh.as_ref());
+                    print_rows(&s.rows, json);
                     return Ok(());
-                }
-            } else if matches!(strategy, StrategyArg::Diverse) {
-                let (store, catalog) = super::store_and_catalog();
-                let folder = store.resolve(&model, &catalog)?;
-                let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
-                let mut embedder =
-                    studio_core::infer::SentenceEmbedder::load(&folder, &dev.device, 128)?;
-                let rows = p.next_diverse(n, &mut embedder)?;
-                print_rows(&rows, json);
-                return Ok(());
+                } else if studio_core::active_loop::needs_refresh(&p, every)? {
+                    Some(studio_core::active_loop::refresh(
+                        &p,
+                        &embedder,
+                        &mut cache,
+                        studio_core::active_loop::MAX_PREDICTED,
+                        &mut silent,
+                        &cancel,
+                    )?)
+                } else {
+                    None
+                };
+                report_refresh(refreshed.as_ref());
             }
             let strategy = match strategy {
                 StrategyArg::Order => Strategy::Order,
@@ -693,5 +693,15 @@ fn print_rows(rows: &[TextRow], json: bool) {
             }
             println!("{}{extra}\t{}", r.display_id(), clip(&r.text, 100));
         }
+    }
+}
+
+/// One line on stderr when the suggestion classifier was refitted.
+fn report_refresh(r: Option<&studio_core::active_loop::Refresh>) {
+    if let Some(r) = r {
+        eprintln!(
+            "retrained the suggestion model on {} labels and predicted {} texts ({:.1} s)",
+            r.labelled, r.predicted, r.seconds
+        );
     }
 }

@@ -459,6 +459,18 @@ impl Project {
     /// random texts and each cluster gives its most typical one (see
     /// [`crate::active::Pick`]; the simulation in `studio report active` measures both).
     pub fn next_diverse(&self, n: usize, embedder: &mut dyn Embedder) -> Result<Vec<TextRow>> {
+        self.next_diverse_with(n, |rows: &[TextRow]| {
+            let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+            embedder.embed(&texts)
+        })
+    }
+
+    /// [`Project::next_diverse`] with vectors from `vectors` (one per row, e.g. from a
+    /// cache kept between calls).
+    pub fn next_diverse_with<F>(&self, n: usize, mut vectors: F) -> Result<Vec<TextRow>>
+    where
+        F: FnMut(&[TextRow]) -> Result<Vec<Vec<f32>>>,
+    {
         use crate::active::{cluster, fill_up, DIVERSE_SAMPLE_PER_PICK, UNCERTAIN_POOL_PER_PICK};
         let with_model = self.model_version()?.is_some();
         let pool = if with_model {
@@ -469,8 +481,7 @@ impl Project {
         if pool.len() <= n {
             return Ok(pool);
         }
-        let texts: Vec<String> = pool.iter().map(|r| r.text.clone()).collect();
-        let vecs = embedder.embed(&texts)?;
+        let vecs = vectors(&pool)?;
         // The pool comes most uncertain first, so its order is the priority.
         let rank: Vec<f32> = (0..pool.len()).map(|i| i as f32).collect();
         let order: Vec<usize> = (0..pool.len()).collect();

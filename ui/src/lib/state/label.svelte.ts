@@ -6,11 +6,17 @@ import type { AppModel } from './app.svelte';
 import { keyAction, type KeyAction, type KeyLike } from './keys';
 
 export const PAGE = 100;
+/** Suggested texts asked for at a time; the engine refits its classifier every 10 labels,
+ * so a fresh batch after each 10 shows its newest guesses. */
+export const SUGGEST_BATCH = 10;
 
 export class LabelState {
   view = $state<'focus' | 'table'>('focus');
   filter = $state<TextFilter>({ status: 'unlabelled', label: null, search: null, disagrees: false });
-  strategy = $state<'order' | 'uncertain'>('order');
+  /** 'suggest': the engine picks (uncertain, spread over clusters) and pre-labels. */
+  strategy = $state<'order' | 'suggest'>('order');
+  /** Labelled texts when the classifier last refitted, from the engine. */
+  refittedOn = $state<number | null>(null);
   queue = $state<TextRowDto[]>([]);
   index = $state(0);
   /** Table: rows by page number, and how many match. */
@@ -19,6 +25,8 @@ export class LabelState {
   selected = $state<number | null>(null);
   loading = $state(false);
   private queueOffset = 0;
+  /** Suggest mode: texts skipped, not offered again while others remain. */
+  private skipped = new Set<number>();
 
   constructor(private app: AppModel) {}
 
@@ -36,8 +44,8 @@ export class LabelState {
     try {
       this.queueOffset = 0;
       this.index = 0;
-      if (this.strategy === 'uncertain') {
-        this.queue = await backend.nextToLabel('uncertain', 50);
+      if (this.strategy === 'suggest') {
+        this.queue = await this.suggested();
         this.total = this.queue.length;
       } else {
         const page = await backend.listTexts(this.filter, 0, 50);
@@ -54,12 +62,14 @@ export class LabelState {
 
   /** More texts for the focus queue once its end is reached. */
   private async more(): Promise<void> {
-    if (this.strategy === 'uncertain' || this.filter.status === 'unlabelled') {
+    if (this.strategy === 'suggest') {
+      // A fresh batch: after each 10 labels the engine has refitted its guesses.
+      this.queue = await this.suggested();
+      this.index = 0;
+      this.total = this.queue.length;
+    } else if (this.filter.status === 'unlabelled') {
       // Labelled texts left the filter: the first page is the next batch.
-      const rows =
-        this.strategy === 'uncertain'
-          ? await backend.nextToLabel('uncertain', 50)
-          : (await backend.listTexts(this.filter, 0, 50)).rows;
+      const rows = (await backend.listTexts(this.filter, 0, 50)).rows;
       const seen = new Set(this.queue.map((r) => r.id));
       this.queue = [...this.queue, ...rows.filter((r) => !seen.has(r.id) && r.label == null)];
     } else {
@@ -74,7 +84,15 @@ export class LabelState {
     await this.reload();
   }
 
-  async setStrategy(s: 'order' | 'uncertain'): Promise<void> {
+  private async suggested(): Promise<TextRowDto[]> {
+    const s = await backend.suggestNext(this.app.modelId, SUGGEST_BATCH);
+    if (s.refittedOn != null) this.refittedOn = s.refittedOn;
+    const open = s.rows.filter((r) => r.label == null);
+    const fresh = open.filter((r) => !this.skipped.has(r.id));
+    return fresh.length > 0 ? fresh : open;
+  }
+
+  async setStrategy(s: 'order' | 'suggest'): Promise<void> {
     this.strategy = s;
     await this.reload();
   }
@@ -106,6 +124,8 @@ export class LabelState {
   }
 
   async next(): Promise<void> {
+    const cur = this.current;
+    if (this.strategy === 'suggest' && cur && cur.label == null) this.skipped.add(cur.id);
     if (this.index < this.queue.length) this.index += 1;
     if (this.index >= this.queue.length) {
       try {

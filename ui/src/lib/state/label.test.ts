@@ -1,15 +1,18 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { labels, overview, rows } from '../../test/fixtures';
-import { mockBackend, reset } from '../../test/ipc';
+import { mockBackend, reset, type Handler } from '../../test/ipc';
 import { AppModel } from './app.svelte';
-import { LabelState, PAGE } from './label.svelte';
+import { LabelState, PAGE, SUGGEST_BATCH } from './label.svelte';
 
 afterEach(reset);
 
-function setup(total = 5) {
-  const state = { labelled: new Map<number, string | null>() };
+type State = { labelled: Map<number, string | null> };
+
+function setup(total = 5, extra: (state: State) => Record<string, Handler> = () => ({})) {
+  const state: State = { labelled: new Map<number, string | null>() };
   const m = mockBackend({
+    ...extra(state),
     list_texts: (a) => {
       const f = a.filter as { status: string };
       const all = rows(total).map((r) => ({ ...r, label: state.labelled.get(r.id) ?? null }));
@@ -82,6 +85,41 @@ describe('LabelState focus mode', () => {
     st.handleKey({ key: 'Enter' });
     await st.settled();
     expect(m.argsOf('label_text')[0]).toEqual({ id: 1, label: 'positive' });
+  });
+});
+
+describe('LabelState suggest mode', () => {
+  it('asks the engine for batches, shows its refit, and offers skipped texts only when nothing else is left', async () => {
+    let call = 0;
+    const { m, app, st } = setup(6, (state) => ({
+      suggest_next: () => {
+        call += 1;
+        // The engine's batch: the first four unlabelled texts, with its guesses.
+        const open = rows(6).filter((r) => !state.labelled.has(r.id)).slice(0, 4);
+        return {
+          rows: open.map((r) => ({ ...r, predicted: 'positive', confidence: 0.55 })),
+          refittedOn: call > 1 ? state.labelled.size : null,
+        };
+      },
+    }));
+    app.modelId = 'all-minilm-l6-v2';
+    await st.setStrategy('suggest');
+    expect(m.argsOf('suggest_next')).toEqual([{ modelId: 'all-minilm-l6-v2', n: SUGGEST_BATCH }]);
+    expect(st.current?.id).toBe(1);
+    expect(st.current?.predicted).toBe('positive');
+    expect(st.refittedOn).toBeNull();
+    for (const key of ['1', 's', '2', '1']) st.handleKey({ key }); // #1, skip #2, #3, #4
+    await st.settled();
+    // A new batch [2, 5, 6]: the skipped #2 waits while others remain.
+    expect(m.argsOf('suggest_next').length).toBe(2);
+    expect(st.refittedOn).toBe(3);
+    expect(st.queue.map((r) => r.id)).toEqual([5, 6]);
+    for (const key of ['s', 's']) st.handleKey({ key });
+    await st.settled();
+    // Everything left was skipped: offered again rather than nothing.
+    expect(st.queue.map((r) => r.id)).toEqual([2, 5, 6]);
+    await st.setStrategy('order');
+    expect(m.argsOf('list_texts').length).toBeGreaterThan(0);
   });
 });
 

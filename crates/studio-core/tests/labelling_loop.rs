@@ -1,0 +1,99 @@
+//! The model in the labelling loop (`active_loop::suggest`): when it refits its
+//! classifier, what it offers, and that it never offers a labelled text. A tiny random
+//! encoder stands in for the sentence model: the mechanics, not the accuracy, are tested
+//! here (accuracy: `studio report active` on real data).
+
+use std::path::Path;
+use studio_core::active_loop::{suggest, VectorCache};
+use studio_core::arch::Family;
+use studio_core::data::import::{ImportOptions, Input};
+use studio_core::infer::SentenceEmbedder;
+use studio_core::models::ModelFolder;
+use studio_core::progress::{CancelToken, Silent};
+use studio_core::project::Project;
+use studio_core::testing::tiny_model;
+
+const WORDS: [&str; 8] = [
+    "good", "great", "fun", "loved", "bad", "awful", "boring", "hated",
+];
+
+/// 40 short texts from the tiny model's vocabulary, labels negative / positive.
+fn project(dir: &Path) -> Project {
+    let p = Project::create(&dir.join("p.studio")).unwrap();
+    let mut csv = String::from("text\n");
+    for i in 0..40 {
+        let w = WORDS[i % WORDS.len()];
+        let v = WORDS[(i * 3 + 1) % WORDS.len()];
+        csv.push_str(&format!(
+            "the film was {w} and {v} {}\n",
+            "really ".repeat(i % 4)
+        ));
+    }
+    p.import_input(
+        Input::Bytes {
+            name: Path::new("t.csv"),
+            bytes: csv.as_bytes(),
+        },
+        &ImportOptions::default(),
+        None,
+        &Default::default(),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    p.set_label_set(&["negative".into(), "positive".into()])
+        .unwrap();
+    p
+}
+
+#[test]
+fn suggest_refits_every_n_labels_and_offers_only_unlabelled_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(&dir.path().join("m"), Family::Bert, 4);
+    let folder = ModelFolder::open(&dir.path().join("m")).unwrap();
+    let embedder = SentenceEmbedder::load(&folder, &candle_core::Device::Cpu, 32).unwrap();
+    let p = project(dir.path());
+    let mut cache = VectorCache::default();
+    let mut ask = |n: usize| {
+        suggest(
+            &p,
+            &embedder,
+            &mut cache,
+            n,
+            3,
+            &mut Silent,
+            &CancelToken::new(),
+        )
+        .unwrap()
+    };
+
+    // No labels: no classifier, but still a spread of texts to start with.
+    let first = ask(5);
+    assert!(first.refresh.is_none());
+    assert_eq!(first.rows.len(), 5);
+    let ids: std::collections::BTreeSet<i64> = first.rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 5, "the same text offered twice");
+
+    // One label only: still nothing to fit.
+    p.label(first.rows[0].id, "negative").unwrap();
+    assert!(ask(5).refresh.is_none());
+
+    // Two labels: it fits, pre-labels every other text, and offers unlabelled ones.
+    p.label(first.rows[1].id, "positive").unwrap();
+    let fitted = ask(4);
+    let r = fitted.refresh.expect("a refit once two labels exist");
+    assert_eq!((r.labelled, r.predicted), (2, 38));
+    assert_eq!(fitted.rows.len(), 4);
+    for row in &fitted.rows {
+        assert!(row.label.is_none(), "offered a labelled text: {row:?}");
+        assert!(row.predicted.is_some(), "no pre-label on {row:?}");
+    }
+
+    // Fewer than `every` (3) new labels: no refit; the third one triggers it.
+    p.label(fitted.rows[0].id, "negative").unwrap();
+    p.label(fitted.rows[1].id, "positive").unwrap();
+    assert!(ask(4).refresh.is_none());
+    p.label(fitted.rows[2].id, "negative").unwrap();
+    let again = ask(4).refresh.expect("a refit after 3 new labels");
+    assert_eq!(again.labelled, 5);
+}

@@ -1,0 +1,67 @@
+//! "Suggest next" in the Label pane: the engine's model-in-the-loop step
+//! (`active_loop::suggest`) on the open project, with sentence vectors cached per base
+//! model so that only new texts are ever encoded.
+
+use crate::dto::TextRowDto;
+use crate::error::{AppError, AppResult};
+use crate::state::{AppState, VECTOR_MAX_LEN};
+use serde::Serialize;
+use studio_core::active_loop::suggest;
+use studio_core::device::{self, DeviceChoice};
+use studio_core::infer::SentenceEmbedder;
+use studio_core::models::{Catalog, ModelStore};
+use studio_core::progress::{CancelToken, Silent};
+use tauri::State;
+
+/// New labels between refits of the suggestion classifier: often enough that the
+/// pre-labels follow the user, rarely enough that labelling never waits on it.
+pub const SUGGEST_EVERY: usize = 10;
+
+/// What the Label pane shows after asking for suggestions.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestions {
+    /// Texts to label next, most useful first, with the classifier's guess.
+    pub rows: Vec<TextRowDto>,
+    /// When the classifier was refitted just now: the labels it learned from.
+    pub refitted_on: Option<u32>,
+}
+
+/// Up to `n` unlabelled texts to label next, chosen by uncertainty and spread over
+/// clusters, with base model `model_id`'s sentence vectors. Refits the classifier (and
+/// the pre-labels) first once [`SUGGEST_EVERY`] new labels have arrived.
+#[tauri::command]
+#[specta::specta]
+pub async fn suggest_next(
+    state: State<'_, AppState>,
+    model_id: String,
+    n: u32,
+) -> AppResult<Suggestions> {
+    let shared = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || suggest_blocking(&shared, &model_id, n))
+        .await
+        .map_err(|e| AppError::runtime(e.to_string()))?
+}
+
+fn suggest_blocking(state: &AppState, model_id: &str, n: u32) -> AppResult<Suggestions> {
+    let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
+    let dev = device::open(DeviceChoice::Auto)?;
+    let embedder = SentenceEmbedder::load(&base, &dev.device, VECTOR_MAX_LEN)?;
+    state.with_vector_cache(&base.dir, |cache| {
+        state.with_project(|p| {
+            let s = suggest(
+                p,
+                &embedder,
+                cache,
+                n.min(500) as usize,
+                SUGGEST_EVERY,
+                &mut Silent,
+                &CancelToken::new(),
+            )?;
+            Ok(Suggestions {
+                rows: s.rows.into_iter().map(TextRowDto::from).collect(),
+                refitted_on: s.refresh.map(|r| r.labelled as u32),
+            })
+        })
+    })
+}
