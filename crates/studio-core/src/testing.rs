@@ -162,3 +162,26 @@ pub fn tiny_data(n_per_class: usize, seed: u64) -> crate::data::LabeledData {
     }
     crate::data::LabeledData::from_pairs(pairs, None).unwrap()
 }
+
+/// A new project at `path` holding the texts of `csv` (with a header line), with the
+/// label set `labels`.
+pub fn project_from_csv(path: &Path, csv: &str, labels: &[&str]) -> crate::project::Project {
+    use crate::data::import::{ImportOptions, Input};
+    use crate::progress::{CancelToken, Silent};
+    let p = crate::project::Project::create(path).unwrap();
+    p.import_input(
+        Input::Bytes {
+            name: Path::new("texts.csv"),
+            bytes: csv.as_bytes(),
+        },
+        &ImportOptions::default(),
+        None,
+        &Default::default(),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let names: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
+    p.set_label_set(&names).unwrap();
+    p
+}

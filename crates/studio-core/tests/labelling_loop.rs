@@ -6,12 +6,11 @@
 use std::path::Path;
 use studio_core::active_loop::{suggest, VectorCache};
 use studio_core::arch::Family;
-use studio_core::data::import::{ImportOptions, Input};
 use studio_core::infer::SentenceEmbedder;
 use studio_core::models::ModelFolder;
 use studio_core::progress::{CancelToken, Silent};
 use studio_core::project::Project;
-use studio_core::testing::tiny_model;
+use studio_core::testing::{project_from_csv, tiny_model};
 
 const WORDS: [&str; 8] = [
     "good", "great", "fun", "loved", "bad", "awful", "boring", "hated",
@@ -19,7 +18,6 @@ const WORDS: [&str; 8] = [
 
 /// 40 short texts from the tiny model's vocabulary, labels negative / positive.
 fn project(dir: &Path) -> Project {
-    let p = Project::create(&dir.join("p.studio")).unwrap();
     let mut csv = String::from("text\n");
     for i in 0..40 {
         let w = WORDS[i % WORDS.len()];
@@ -29,21 +27,7 @@ fn project(dir: &Path) -> Project {
             "really ".repeat(i % 4)
         ));
     }
-    p.import_input(
-        Input::Bytes {
-            name: Path::new("t.csv"),
-            bytes: csv.as_bytes(),
-        },
-        &ImportOptions::default(),
-        None,
-        &Default::default(),
-        &mut Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
-    p.set_label_set(&["negative".into(), "positive".into()])
-        .unwrap();
-    p
+    project_from_csv(&dir.join("p.studio"), &csv, &["negative", "positive"])
 }
 
 #[test]

@@ -12,26 +12,15 @@ use studio_core::project::{
 use studio_core::StudioError;
 
 fn project_with(dir: &tempfile::TempDir, n: usize) -> Project {
-    let p = Project::create(&dir.path().join("p.studio")).unwrap();
-    let mut s = String::from("text\n");
+    let mut csv = String::from("text\n");
     for i in 1..=n {
-        s.push_str(&format!("text number {i}\n"));
+        csv.push_str(&format!("text number {i}\n"));
     }
-    p.import_input(
-        Input::Bytes {
-            name: Path::new("gen.csv"),
-            bytes: s.as_bytes(),
-        },
-        &ImportOptions::default(),
-        None,
-        &Default::default(),
-        &mut Silent,
-        &CancelToken::new(),
+    studio_core::testing::project_from_csv(
+        &dir.path().join("p.studio"),
+        &csv,
+        &["negative", "positive"],
     )
-    .unwrap();
-    p.set_label_set(&["negative".into(), "positive".into()])
-        .unwrap();
-    p
 }
 
 /// Each shipped migration is pinned: editing an applied migration breaks every file
