@@ -10,6 +10,7 @@ use studio_core::active_loop::VectorCache;
 use studio_core::infer::Predictor;
 use studio_core::progress::CancelToken;
 use studio_core::project::Project;
+use studio_core::train::{Plan, Speed};
 
 /// Longest input, in tokens, of the cached sentence vectors (learning curve and
 /// suggestions share the cache, so they share this).
@@ -27,6 +28,9 @@ pub struct Shared {
     project: Mutex<Option<Project>>,
     jobs: Mutex<HashMap<u32, CancelToken>>,
     predictors: Mutex<HashMap<PathBuf, Arc<Predictor>>>,
+    /// Measured model speeds for estimates, per base model folder, `max_len` and batch
+    /// size (a preset change re-plans without reloading and re-timing the model).
+    speeds: Mutex<HashMap<(PathBuf, usize, usize), Speed>>,
     /// Sentence vectors of the open project's texts, per base model folder.
     vectors: Mutex<HashMap<PathBuf, VectorCache>>,
     settings: Mutex<Settings>,
@@ -63,6 +67,7 @@ impl Shared {
             jobs: Mutex::new(HashMap::new()),
             predictors: Mutex::new(HashMap::new()),
             vectors: Mutex::new(HashMap::new()),
+            speeds: Mutex::new(HashMap::new()),
             settings: Mutex::new(settings),
         }
     }
@@ -82,6 +87,7 @@ impl Shared {
         *lock(&self.project) = Some(p);
         lock(&self.predictors).clear();
         lock(&self.vectors).clear();
+        lock(&self.speeds).clear();
         let mut s = lock(&self.settings);
         s.recent.retain(|r| r != &path);
         s.recent.insert(0, path);
@@ -159,5 +165,22 @@ impl Shared {
     ) -> AppResult<T> {
         let mut all = lock(&self.vectors);
         f(all.entry(model_dir.to_path_buf()).or_default())
+    }
+
+    /// The speed of base model folder `model_dir` under `plan`, measured by `measure`
+    /// the first time only (per open project).
+    pub fn speed_of(
+        &self,
+        model_dir: &Path,
+        plan: &Plan,
+        measure: impl FnOnce() -> studio_core::Result<Speed>,
+    ) -> studio_core::Result<Speed> {
+        let key = (model_dir.to_path_buf(), plan.max_len, plan.batch_size);
+        if let Some(s) = lock(&self.speeds).get(&key) {
+            return Ok(*s);
+        }
+        let s = measure()?;
+        lock(&self.speeds).insert(key, s);
+        Ok(s)
     }
 }

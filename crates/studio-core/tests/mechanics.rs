@@ -8,7 +8,7 @@ use studio_core::infer::Predictor;
 use studio_core::models::ModelFolder;
 use studio_core::progress::{CancelToken, Event, Observer};
 use studio_core::testing::*;
-use studio_core::train::{cross_entropy, train, Mode, Target, TrainOptions};
+use studio_core::train::{cross_entropy, train, Mode, Preset, Target, TrainOptions};
 use studio_core::StudioError;
 
 const FAMILIES: [Family; 3] = [Family::Bert, Family::DistilBert, Family::XlmRoberta];
@@ -525,7 +525,7 @@ fn progress_reports_steps_epochs_and_eta() {
 
 #[test]
 fn presets_choose_few_shot_when_labels_are_few_and_say_why() {
-    use studio_core::train::{make_plan, Preset};
+    use studio_core::train::make_plan;
     let opts = TrainOptions::default();
     let few = make_plan(&opts, Pooling::Mean, 100, 50, "cpu").unwrap();
     assert_eq!(few.mode, Mode::Fewshot);
@@ -609,4 +609,44 @@ fn few_shot_tunes_the_encoder_before_the_head() {
         moved > 0.0,
         "the contrastive phase did not change the encoder"
     );
+}
+
+/// The estimate is the plan plus a measured speed: a kept speed gives the same estimate
+/// without touching the model, and the speed is asked for with the plan it must fit.
+#[test]
+fn an_estimate_reuses_a_kept_speed_for_the_same_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(dir.path(), Family::Bert, 7);
+    let folder = ModelFolder::open(dir.path()).unwrap();
+    let data = tiny_data(12, 1);
+    let opts = TrainOptions {
+        preset: Preset::Quick,
+        ..TrainOptions::default()
+    };
+    let d = cpu();
+    let measured = studio_core::train::estimate(
+        &folder,
+        &data,
+        &opts,
+        target(&d),
+        &studio_core::progress::CancelToken::new(),
+    )
+    .unwrap();
+    assert!(measured.forward_secs_per_text > 0.0 && measured.load_secs > 0.0);
+    let kept = studio_core::train::Speed {
+        forward_secs_per_text: measured.forward_secs_per_text,
+        load_secs: measured.load_secs,
+    };
+    let mut asked = None;
+    let again = studio_core::train::estimate_with(&folder, &data, &opts, "cpu", |plan| {
+        asked = Some((plan.max_len, plan.batch_size));
+        Ok(kept)
+    })
+    .unwrap();
+    assert_eq!(
+        asked,
+        Some((measured.plan.max_len, measured.plan.batch_size))
+    );
+    assert_eq!(again.seconds, measured.seconds);
+    assert_eq!(again.plan.mode, measured.plan.mode);
 }

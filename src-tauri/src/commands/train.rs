@@ -16,7 +16,9 @@ use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
 use studio_core::project::RunRecord;
 use studio_core::report::{loss_chart_svg, validation_chart_svg};
-use studio_core::train::{estimate, train, Preset, Reason, Target, TrainOptions};
+use studio_core::train::{
+    estimate_with, measure_speed, train, Preset, Reason, Target, TrainOptions,
+};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -124,16 +126,15 @@ fn estimate_blocking(state: &AppState, req: &TrainRequest) -> AppResult<Estimate
     let (learn, test, _) = learn_data(state)?;
     let base = ModelStore::new(&state.home).resolve(&req.model_id, &Catalog::builtin())?;
     let dev = device::open(DeviceChoice::Auto)?;
-    let e = estimate(
-        &base,
-        &learn,
-        &train_options(req)?,
-        Target {
-            device: &dev.device,
-            kind: dev.kind,
-        },
-        &CancelToken::new(),
-    )?;
+    let target = Target {
+        device: &dev.device,
+        kind: dev.kind,
+    };
+    let e = estimate_with(&base, &learn, &train_options(req)?, dev.kind, |plan| {
+        state.speed_of(&base.dir, plan, || {
+            measure_speed(&base, &learn, plan, target, &CancelToken::new())
+        })
+    })?;
     Ok(Estimate {
         seconds: e.seconds,
         texts: learn.len() as u32,

@@ -49,6 +49,17 @@ pub struct Estimate {
     pub seconds: f64,
 }
 
+/// What one measurement of the model on this device found; depends on the model, the
+/// device, the texts, and the plan's `max_len` and `batch_size` only, so a caller may
+/// keep it and pass it to [`estimate_with`] while those stay the same.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Speed {
+    /// Seconds of one forward pass per text.
+    pub forward_secs_per_text: f64,
+    /// Seconds to load the model.
+    pub load_secs: f64,
+}
+
 /// Plans a run of `base` on `data` and measures how long it will take on `target`.
 pub fn estimate(
     base: &ModelFolder,
@@ -57,7 +68,51 @@ pub fn estimate(
     target: Target<'_>,
     cancel: &CancelToken,
 ) -> Result<Estimate> {
-    let SplitPlan { split, plan, .. } = split_and_plan(base, data, opts, target.kind)?;
+    estimate_with(base, data, opts, target.kind, |plan| {
+        measure_speed(base, data, plan, target, cancel)
+    })
+}
+
+/// Plans a run like [`estimate`], taking the speed from `speed` (a measurement, or one
+/// kept from an earlier call with the same `max_len` and `batch_size`).
+pub fn estimate_with(
+    base: &ModelFolder,
+    data: &LabeledData,
+    opts: &TrainOptions,
+    device_kind: &str,
+    speed: impl FnOnce(&Plan) -> Result<Speed>,
+) -> Result<Estimate> {
+    let SplitPlan { split, plan, .. } = split_and_plan(base, data, opts, device_kind)?;
+    let Speed {
+        forward_secs_per_text,
+        load_secs,
+    } = speed(&plan)?;
+    let seconds = load_secs
+        + run_seconds(
+            &plan,
+            split.train.len(),
+            split.validation.len(),
+            forward_secs_per_text,
+        );
+    Ok(Estimate {
+        train_texts: split.train.len(),
+        validation_texts: split.validation.len(),
+        forward_secs_per_text,
+        load_secs,
+        seconds,
+        plan,
+    })
+}
+
+/// Loads `base` on `target` and times its forward pass on up to 48 of `data`'s texts,
+/// truncated and batched as `plan` says.
+pub fn measure_speed(
+    base: &ModelFolder,
+    data: &LabeledData,
+    plan: &Plan,
+    target: Target<'_>,
+    cancel: &CancelToken,
+) -> Result<Speed> {
     let loaded = Instant::now();
     let mut store = ParamStore::from_tensors(base.load_tensors(target.device)?, target.device)?;
     Classifier::add_missing_head(
@@ -97,21 +152,9 @@ pub fn estimate(
         cancel,
         |_| {},
     )?;
-    let forward_secs_per_text = timed.elapsed().as_secs_f64() / seqs.len().max(1) as f64;
-    let seconds = load_secs
-        + run_seconds(
-            &plan,
-            split.train.len(),
-            split.validation.len(),
-            forward_secs_per_text,
-        );
-    Ok(Estimate {
-        train_texts: split.train.len(),
-        validation_texts: split.validation.len(),
-        forward_secs_per_text,
+    Ok(Speed {
+        forward_secs_per_text: timed.elapsed().as_secs_f64() / seqs.len().max(1) as f64,
         load_secs,
-        seconds,
-        plan,
     })
 }
 

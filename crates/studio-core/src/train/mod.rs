@@ -14,7 +14,7 @@ pub mod fewshot;
 pub mod optim;
 pub mod plan;
 
-pub use estimate::{estimate, Estimate};
+pub use estimate::{estimate, estimate_with, measure_speed, Estimate, Speed};
 pub use plan::{make_plan, Mode, Plan, Preset, Reason, TrainOptions};
 
 use crate::arch::{names, Classifier, EncoderConfig, ParamStore, Pooling};
