@@ -81,3 +81,47 @@ fn suggest_refits_every_n_labels_and_offers_only_unlabelled_texts() {
     let again = ask(4).refresh.expect("a refit after 3 new labels");
     assert_eq!(again.labelled, 5);
 }
+
+/// With a model's guesses stored, the diverse pick takes the least sure text of each
+/// cluster: here two clusters (even and odd ids), sureness growing with the id.
+#[test]
+fn diverse_takes_the_least_sure_text_of_each_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path());
+    let guesses: Vec<(i64, Vec<f32>)> = (1..=40)
+        .map(|id| {
+            let sure = 0.5 + 0.01 * id as f32;
+            (id, vec![sure, 1.0 - sure])
+        })
+        .collect();
+    p.store_predictions(1, &guesses).unwrap();
+    let by_parity = |rows: &[studio_core::project::TextRow]| {
+        Ok(rows
+            .iter()
+            .map(|r| {
+                if r.id % 2 == 0 {
+                    vec![1.0, 0.0]
+                } else {
+                    vec![0.0, 1.0]
+                }
+            })
+            .collect())
+    };
+    let picked: Vec<i64> = p
+        .next_diverse_with(2, by_parity)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(picked, vec![1, 2]);
+    // Labelled texts leave the pool: the next least sure of each cluster follow.
+    p.label(1, "negative").unwrap();
+    p.label(2, "positive").unwrap();
+    let picked: Vec<i64> = p
+        .next_diverse_with(2, by_parity)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(picked, vec![3, 4]);
+}

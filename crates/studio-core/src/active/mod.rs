@@ -50,17 +50,17 @@ pub enum Pick {
     /// the model (what `studio project next --strategy diverse` does before a model
     /// exists).
     Diverse,
-    /// The most uncertain text of each of n clusters of the 10×n most uncertain: unsure,
-    /// but not twenty near-identical texts (what `studio project next --strategy diverse`
-    /// does once a model exists).
+    /// The most uncertain text of each of n clusters of 20×n random candidates: unsure,
+    /// but spread over the data and never twenty near-identical texts (what `studio
+    /// project next --strategy diverse` does once a model exists). Clustering only the
+    /// 10×n most uncertain instead did as well on the Chinese reviews and worse on the
+    /// movie sentences (`docs/results/session3`).
     UncertainDiverse,
 }
 
-/// Candidates clustered per text picked by [`Pick::UncertainDiverse`]: the most uncertain
-/// 10×n. Fewer keeps the batch nearly as unsure as pure uncertainty; more spreads it.
-pub const UNCERTAIN_POOL_PER_PICK: usize = 10;
-/// Random candidates clustered per text picked by [`Pick::Diverse`].
-pub const DIVERSE_SAMPLE_PER_PICK: usize = 20;
+/// Random candidates clustered per text picked by [`Pick::Diverse`] and
+/// [`Pick::UncertainDiverse`].
+pub const CLUSTER_SAMPLE_PER_PICK: usize = 20;
 
 /// `chosen`, then the first of `order` not yet in it, up to `n` in all.
 pub(crate) fn fill_up(mut chosen: Vec<usize>, order: &[usize], n: usize) -> Vec<usize> {
@@ -106,21 +106,19 @@ pub fn pick(
             c.truncate(n);
             c
         }
-        Pick::Diverse => {
+        Pick::Diverse | Pick::UncertainDiverse => {
             let mut sample = candidates.to_vec();
             sample.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-            sample.truncate(n * DIVERSE_SAMPLE_PER_PICK);
+            sample.truncate(n * CLUSTER_SAMPLE_PER_PICK);
             let sub: Vec<Vec<f32>> = sample.iter().map(|&i| vecs[i].clone()).collect();
-            let chosen = cluster::one_per_cluster(&sub, n, None, seed);
+            let margins: Vec<f32> = if how == Pick::UncertainDiverse {
+                sample.iter().map(|&i| margin(&probs[i])).collect()
+            } else {
+                Vec::new()
+            };
+            let priority = (how == Pick::UncertainDiverse).then_some(&margins[..]);
+            let chosen = cluster::one_per_cluster(&sub, n, priority, seed);
             fill_up(chosen.into_iter().map(|k| sample[k]).collect(), &sample, n)
-        }
-        Pick::UncertainDiverse => {
-            let mut pool = by_margin();
-            pool.truncate(n * UNCERTAIN_POOL_PER_PICK);
-            let sub: Vec<Vec<f32>> = pool.iter().map(|&i| vecs[i].clone()).collect();
-            let margins: Vec<f32> = pool.iter().map(|&i| margin(&probs[i])).collect();
-            let chosen = cluster::one_per_cluster(&sub, n, Some(&margins), seed);
-            fill_up(chosen.into_iter().map(|k| pool[k]).collect(), &pool, n)
         }
     }
 }

@@ -453,11 +453,10 @@ impl Project {
         Ok(picked)
     }
 
-    /// The next `n` texts by diversity: one per cluster (in embedding space) of a pool of
-    /// unlabelled candidates. With a model, the pool is the 10×n most uncertain texts and
-    /// each cluster gives its most uncertain one; before any model, the pool is 20×n
-    /// random texts and each cluster gives its most typical one (see
-    /// [`crate::active::Pick`]; the simulation in `studio report active` measures both).
+    /// The next `n` texts by diversity: one per cluster (in embedding space) of 20×n
+    /// random unlabelled texts: the one the model is least sure of when a model exists,
+    /// else the most typical one (see [`crate::active::Pick`]; the simulation in `studio
+    /// report active` measures both).
     pub fn next_diverse(&self, n: usize, embedder: &mut dyn Embedder) -> Result<Vec<TextRow>> {
         self.next_diverse_with(n, |rows: &[TextRow]| {
             let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
@@ -471,22 +470,26 @@ impl Project {
     where
         F: FnMut(&[TextRow]) -> Result<Vec<Vec<f32>>>,
     {
-        use crate::active::{cluster, fill_up, DIVERSE_SAMPLE_PER_PICK, UNCERTAIN_POOL_PER_PICK};
-        let with_model = self.model_version()?.is_some();
-        let pool = if with_model {
-            self.next_to_label(Strategy::Uncertain, n * UNCERTAIN_POOL_PER_PICK)?
-        } else {
-            self.next_to_label(Strategy::Random { seed: 0 }, n * DIVERSE_SAMPLE_PER_PICK)?
-        };
+        use crate::active::{cluster, fill_up, CLUSTER_SAMPLE_PER_PICK};
+        // A new sample after every label, the same one for the same project state.
+        let seed = self.stats()?.labelled;
+        let pool = self.next_to_label(Strategy::Random { seed }, n * CLUSTER_SAMPLE_PER_PICK)?;
         if pool.len() <= n {
             return Ok(pool);
         }
         let vecs = vectors(&pool)?;
-        // The pool comes most uncertain first, so its order is the priority.
-        let rank: Vec<f32> = (0..pool.len()).map(|i| i as f32).collect();
-        let order: Vec<usize> = (0..pool.len()).collect();
+        // Least sure first: the probability of the model's guess (none: last).
+        let sureness: Vec<f32> = pool
+            .iter()
+            .map(|r| r.confidence.unwrap_or(f32::INFINITY))
+            .collect();
+        let with_model = self.model_version()?.is_some();
+        let mut order: Vec<usize> = (0..pool.len()).collect();
+        if with_model {
+            order.sort_by(|&a, &b| sureness[a].total_cmp(&sureness[b]).then(a.cmp(&b)));
+        }
         let chosen = fill_up(
-            cluster::one_per_cluster(&vecs, n, with_model.then_some(&rank[..]), 0),
+            cluster::one_per_cluster(&vecs, n, with_model.then_some(&sureness[..]), seed),
             &order,
             n,
         );
