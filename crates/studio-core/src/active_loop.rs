@@ -4,7 +4,7 @@
 
 use crate::active::{rows_tensor, LinearProbe, ProbeOptions};
 use crate::infer::SentenceEmbedder;
-use crate::progress::{CancelToken, Event, Observer};
+use crate::progress::{CancelToken, Event, Observer, Silent};
 use crate::project::{Filter, LabelFilter, PageQuery, Project, RunRecord, SplitName, TextRow};
 use crate::report::curve::{curve_svg, forecast, probe_curve, summarize, CurveRow, Forecast};
 use crate::train::Mode;
@@ -36,22 +36,32 @@ pub struct VectorCache {
 }
 
 impl VectorCache {
-    /// Vectors of `rows`, encoding only those not seen before.
+    /// Vectors of `rows`, encoding only those not seen before. Reports
+    /// [`Event::Advance`] (rows ready of `rows.len()`) after every few dozen encoded.
     pub fn vectors(
         &mut self,
         rows: &[TextRow],
         embedder: &SentenceEmbedder,
+        observer: &mut dyn Observer,
         cancel: &CancelToken,
     ) -> Result<Vec<Vec<f32>>> {
         let missing: Vec<&TextRow> = rows
             .iter()
             .filter(|r| !self.rows.contains_key(&r.id))
             .collect();
-        for chunk in missing.chunks(512) {
+        let mut ready = rows.len() - missing.len();
+        // Small chunks: a first refresh of a big project encodes for minutes, and the
+        // user should see it move.
+        for chunk in missing.chunks(64) {
             let texts: Vec<String> = chunk.iter().map(|r| r.text.clone()).collect();
             for (r, v) in chunk.iter().zip(embedder.embed_rows(&texts, cancel)?) {
                 self.rows.insert(r.id, v);
             }
+            ready += chunk.len();
+            observer.on_event(&Event::Advance {
+                done: ready as u64,
+                total: Some(rows.len() as u64),
+            });
         }
         Ok(rows.iter().map(|r| self.rows[&r.id].clone()).collect())
     }
@@ -100,8 +110,9 @@ pub fn suggest(
     } else {
         None
     };
-    let rows =
-        project.next_diverse_with(n, |rows: &[TextRow]| cache.vectors(rows, embedder, cancel))?;
+    let rows = project.next_diverse_with(n, |rows: &[TextRow]| {
+        cache.vectors(rows, embedder, &mut Silent, cancel)
+    })?;
     Ok(Suggestions { rows, refresh })
 }
 
@@ -182,8 +193,10 @@ pub fn refresh(
         name: "embed".into(),
         total: Some((labelled.len() + unlabelled.len()) as u64),
     });
-    let lx = cache.vectors(&labelled, embedder, cancel)?;
-    let ux = cache.vectors(&unlabelled, embedder, cancel)?;
+    let every: Vec<TextRow> = labelled.iter().chain(&unlabelled).cloned().collect();
+    let mut vectors = cache.vectors(&every, embedder, observer, cancel)?;
+    let ux = vectors.split_off(labelled.len());
+    let lx = vectors;
     let dev = Device::Cpu;
     let x = rows_tensor(&lx, &(0..lx.len()).collect::<Vec<_>>(), &dev)?;
     let probe = LinearProbe::fit(&x, &y, names.len(), &ProbeOptions::LOOP)?;
@@ -262,8 +275,8 @@ pub fn label_curve(
     }
     let pool_y: Vec<usize> = pool_rows.iter().filter_map(label_id).collect();
     let eval_y: Vec<usize> = eval_rows.iter().filter_map(label_id).collect();
-    let pool = cache.vectors(&pool_rows, embedder, cancel)?;
-    let eval = cache.vectors(&eval_rows, embedder, cancel)?;
+    let pool = cache.vectors(&pool_rows, embedder, &mut Silent, cancel)?;
+    let eval = cache.vectors(&eval_rows, embedder, &mut Silent, cancel)?;
     let points = probe_curve(&pool, &pool_y, &eval, &eval_y, &names, &CURVE_SEEDS, cancel)?;
     let rows = summarize(&points);
     Ok(LabelCurve {

@@ -8,7 +8,7 @@ use studio_core::active_loop::{suggest, VectorCache};
 use studio_core::arch::Family;
 use studio_core::infer::SentenceEmbedder;
 use studio_core::models::ModelFolder;
-use studio_core::progress::{CancelToken, Silent};
+use studio_core::progress::{CancelToken, Event, Observer, Silent};
 use studio_core::project::Project;
 use studio_core::testing::{project_from_csv, tiny_model};
 
@@ -30,6 +30,18 @@ fn project(dir: &Path) -> Project {
     project_from_csv(&dir.join("p.studio"), &csv, &["negative", "positive"])
 }
 
+/// Records every [`Event::Advance`]: (done, total).
+#[derive(Default)]
+struct Advances(Vec<(u64, Option<u64>)>);
+
+impl Observer for Advances {
+    fn on_event(&mut self, e: &Event) {
+        if let Event::Advance { done, total } = e {
+            self.0.push((*done, *total));
+        }
+    }
+}
+
 #[test]
 fn suggest_refits_every_n_labels_and_offers_only_unlabelled_texts() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,21 +50,12 @@ fn suggest_refits_every_n_labels_and_offers_only_unlabelled_texts() {
     let embedder = SentenceEmbedder::load(&folder, &candle_core::Device::Cpu, 32).unwrap();
     let p = project(dir.path());
     let mut cache = VectorCache::default();
-    let mut ask = |n: usize| {
-        suggest(
-            &p,
-            &embedder,
-            &mut cache,
-            n,
-            3,
-            &mut Silent,
-            &CancelToken::new(),
-        )
-        .unwrap()
+    let ask = |cache: &mut VectorCache, n: usize| {
+        suggest(&p, &embedder, cache, n, 3, &mut Silent, &CancelToken::new()).unwrap()
     };
 
     // No labels: no classifier, but still a spread of texts to start with.
-    let first = ask(5);
+    let first = ask(&mut cache, 5);
     assert!(first.refresh.is_none());
     assert_eq!(first.rows.len(), 5);
     let ids: std::collections::BTreeSet<i64> = first.rows.iter().map(|r| r.id).collect();
@@ -60,11 +63,25 @@ fn suggest_refits_every_n_labels_and_offers_only_unlabelled_texts() {
 
     // One label only: still nothing to fit.
     p.label(first.rows[0].id, "negative").unwrap();
-    assert!(ask(5).refresh.is_none());
+    assert!(ask(&mut cache, 5).refresh.is_none());
 
-    // Two labels: it fits, pre-labels every other text, and offers unlabelled ones.
+    // Two labels: it fits, pre-labels every other text, and offers unlabelled ones,
+    // reporting how far the encoding has got.
     p.label(first.rows[1].id, "positive").unwrap();
-    let fitted = ask(4);
+    // (A fresh cache: the one above already holds every text.)
+    let mut seen = Advances::default();
+    let fitted = suggest(
+        &p,
+        &embedder,
+        &mut VectorCache::default(),
+        4,
+        3,
+        &mut seen,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(seen.0.last(), Some(&(40, Some(40))), "{:?}", seen.0);
+    assert!(seen.0.windows(2).all(|w| w[0].0 <= w[1].0), "{:?}", seen.0);
     let r = fitted.refresh.expect("a refit once two labels exist");
     assert_eq!((r.labelled, r.predicted), (2, 38));
     assert_eq!(fitted.rows.len(), 4);
@@ -76,9 +93,11 @@ fn suggest_refits_every_n_labels_and_offers_only_unlabelled_texts() {
     // Fewer than `every` (3) new labels: no refit; the third one triggers it.
     p.label(fitted.rows[0].id, "negative").unwrap();
     p.label(fitted.rows[1].id, "positive").unwrap();
-    assert!(ask(4).refresh.is_none());
+    assert!(ask(&mut cache, 4).refresh.is_none());
     p.label(fitted.rows[2].id, "negative").unwrap();
-    let again = ask(4).refresh.expect("a refit after 3 new labels");
+    let again = ask(&mut cache, 4)
+        .refresh
+        .expect("a refit after 3 new labels");
     assert_eq!(again.labelled, 5);
 }
 

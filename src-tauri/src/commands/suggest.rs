@@ -4,13 +4,15 @@
 
 use crate::dto::TextRowDto;
 use crate::error::{AppError, AppResult};
+use crate::jobs::{ChannelObserver, Progress};
 use crate::state::{AppState, VECTOR_MAX_LEN};
 use serde::Serialize;
 use studio_core::active_loop::suggest;
 use studio_core::device::{self, DeviceChoice};
 use studio_core::infer::SentenceEmbedder;
 use studio_core::models::{Catalog, ModelStore};
-use studio_core::progress::{CancelToken, Silent};
+use studio_core::progress::CancelToken;
+use tauri::ipc::Channel;
 use tauri::State;
 
 /// New labels between refits of the suggestion classifier: often enough that the
@@ -29,21 +31,36 @@ pub struct Suggestions {
 
 /// Up to `n` unlabelled texts to label next, chosen by uncertainty and spread over
 /// clusters, with base model `model_id`'s sentence vectors. Refits the classifier (and
-/// the pre-labels) first once [`SUGGEST_EVERY`] new labels have arrived.
+/// the pre-labels) first once [`SUGGEST_EVERY`] new labels have arrived. A job: the
+/// first refit of a big project encodes every text, and reports it (cancellable).
 #[tauri::command]
 #[specta::specta]
 pub async fn suggest_next(
     state: State<'_, AppState>,
     model_id: String,
     n: u32,
+    job: u32,
+    on_progress: Channel<Progress>,
 ) -> AppResult<Suggestions> {
     let shared = state.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || suggest_blocking(&shared, &model_id, n))
-        .await
-        .map_err(|e| AppError::runtime(e.to_string()))?
+    let cancel = shared.start_job(job);
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let mut observer = ChannelObserver::new(on_progress);
+        suggest_blocking(&shared, &model_id, n, &mut observer, &cancel)
+    })
+    .await
+    .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
 }
 
-fn suggest_blocking(state: &AppState, model_id: &str, n: u32) -> AppResult<Suggestions> {
+fn suggest_blocking(
+    state: &AppState,
+    model_id: &str,
+    n: u32,
+    observer: &mut ChannelObserver,
+    cancel: &CancelToken,
+) -> AppResult<Suggestions> {
     let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
     let dev = device::open(DeviceChoice::Auto)?;
     let embedder = SentenceEmbedder::load(&base, &dev.device, VECTOR_MAX_LEN)?;
@@ -55,8 +72,8 @@ fn suggest_blocking(state: &AppState, model_id: &str, n: u32) -> AppResult<Sugge
                 cache,
                 n.min(500) as usize,
                 SUGGEST_EVERY,
-                &mut Silent,
-                &CancelToken::new(),
+                observer,
+                cancel,
             )?;
             Ok(Suggestions {
                 rows: s.rows.into_iter().map(TextRowDto::from).collect(),

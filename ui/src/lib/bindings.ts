@@ -42,9 +42,10 @@ export const commands = {
 	/**
 	 *  Up to `n` unlabelled texts to label next, chosen by uncertainty and spread over
 	 *  clusters, with base model `model_id`'s sentence vectors. Refits the classifier (and
-	 *  the pre-labels) first once [`SUGGEST_EVERY`] new labels have arrived.
+	 *  the pre-labels) first once [`SUGGEST_EVERY`] new labels have arrived. A job: the
+	 *  first refit of a big project encodes every text, and reports it (cancellable).
 	 */
-	suggestNext: (modelId: string, n: number) => typedError<Suggestions, AppError>(__TAURI_INVOKE("suggest_next", { modelId, n })),
+	suggestNext: (modelId: string, n: number, job: number, onProgress: Channel<Progress>) => typedError<Suggestions, AppError>(__TAURI_INVOKE("suggest_next", { modelId, n, job, onProgress })),
 	/**
 	 *  Sets the label set: names in order (new ones added, missing ones removed when no
 	 *  text has them).

@@ -76,7 +76,8 @@ export const backend = {
   labelText: (id: number, label: string | null) => unwrap(commands.labelText(id, label)),
   undo: (redo: boolean) => unwrap(commands.undo(redo)),
   nextToLabel: (strategy: string, n: number) => unwrap(commands.nextToLabel(strategy, n)),
-  suggestNext: (modelId: string, n: number) => unwrap(commands.suggestNext(modelId, n)),
+  suggestNext: (modelId: string, n: number, onProgress: (p: Progress) => void) =>
+    job(onProgress, (id, ch) => commands.suggestNext(modelId, n, id, ch)),
   setLabels: (names: string[]) => unwrap(commands.setLabels(names)),
   renameLabel: (name: string, newName: string) => unwrap(commands.renameLabel(name, newName)),
   setLabelColor: (name: string, color: string) => unwrap(commands.setLabelColor(name, color)),

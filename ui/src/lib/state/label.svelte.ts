@@ -1,9 +1,10 @@
 // Label pane: a focus mode (one text at a time, keys) and a virtualised table over the
 // whole project, with filters, undo and the model's predictions.
-import { backend } from '../backend';
+import { backend, BackendError } from '../backend';
 import type { LabelResult, TextFilter, TextRowDto } from '../backend';
 import type { AppModel } from './app.svelte';
 import { keyAction, type KeyAction, type KeyLike } from './keys';
+import { JobProgress } from './progress.svelte';
 
 export const PAGE = 100;
 /** Suggested texts asked for at a time; the engine refits its classifier every 10 labels,
@@ -17,6 +18,9 @@ export class LabelState {
   strategy = $state<'order' | 'suggest'>('order');
   /** Labelled texts when the classifier last refitted, from the engine. */
   refittedOn = $state<number | null>(null);
+  /** The suggestion job while it runs (its first refit encodes every text). */
+  suggestJob = $state<number | null>(null);
+  progress = new JobProgress();
   queue = $state<TextRowDto[]>([]);
   index = $state(0);
   /** Table: rows by page number, and how many match. */
@@ -54,6 +58,11 @@ export class LabelState {
       }
       this.pages = {};
     } catch (e) {
+      if (e instanceof BackendError && e.kind === 'cancelled' && this.strategy === 'suggest') {
+        this.loading = false;
+        await this.setStrategy('order');
+        return;
+      }
       this.app.fail(e);
     } finally {
       this.loading = false;
@@ -85,7 +94,15 @@ export class LabelState {
   }
 
   private async suggested(): Promise<TextRowDto[]> {
-    const s = await backend.suggestNext(this.app.modelId, SUGGEST_BATCH);
+    this.progress.reset();
+    const job = backend.suggestNext(this.app.modelId, SUGGEST_BATCH, (p) => this.progress.apply(p));
+    this.suggestJob = job.id;
+    let s;
+    try {
+      s = await job.result;
+    } finally {
+      this.suggestJob = null;
+    }
     if (s.refittedOn != null) this.refittedOn = s.refittedOn;
     const open = s.rows.filter((r) => r.label == null);
     const fresh = open.filter((r) => !this.skipped.has(r.id));
@@ -95,6 +112,11 @@ export class LabelState {
   async setStrategy(s: 'order' | 'suggest'): Promise<void> {
     this.strategy = s;
     await this.reload();
+  }
+
+  /** Stops a running suggestion job and goes back to labelling in order. */
+  async cancelSuggest(): Promise<void> {
+    if (this.suggestJob != null) await backend.cancelJob(this.suggestJob);
   }
 
   private applyResult(r: LabelResult): void {

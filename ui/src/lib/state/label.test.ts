@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { labels, overview, rows } from '../../test/fixtures';
-import { mockBackend, reset, type Handler } from '../../test/ipc';
+import { fail, mockBackend, reset, type Handler } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { LabelState, PAGE, SUGGEST_BATCH } from './label.svelte';
 
@@ -104,7 +104,7 @@ describe('LabelState suggest mode', () => {
     }));
     app.modelId = 'all-minilm-l6-v2';
     await st.setStrategy('suggest');
-    expect(m.argsOf('suggest_next')).toEqual([{ modelId: 'all-minilm-l6-v2', n: SUGGEST_BATCH }]);
+    expect(m.argsOf('suggest_next')).toMatchObject([{ modelId: 'all-minilm-l6-v2', n: SUGGEST_BATCH }]);
     expect(st.current?.id).toBe(1);
     expect(st.current?.predicted).toBe('positive');
     expect(st.refittedOn).toBeNull();
@@ -120,6 +120,20 @@ describe('LabelState suggest mode', () => {
     expect(st.queue.map((r) => r.id)).toEqual([2, 5, 6]);
     await st.setStrategy('order');
     expect(m.argsOf('list_texts').length).toBeGreaterThan(0);
+  });
+});
+
+describe('LabelState suggest job', () => {
+  it('goes back to labelling in order, without an error, when the user cancels the first read', async () => {
+    const { m, app, st } = setup(3, () => ({
+      suggest_next: () => fail('cancelled', 'cancelled'),
+    }));
+    await st.setStrategy('suggest');
+    expect(m.argsOf('suggest_next').length).toBe(1);
+    expect(st.strategy).toBe('order');
+    expect(st.suggestJob).toBeNull();
+    expect(st.current?.id).toBe(1);
+    expect(app.error).toBeNull();
   });
 });
 
