@@ -1,7 +1,7 @@
 // The app as a whole: which pane is shown, the open project, its runs, the chosen base
 // model, language and theme, and the last error.
 import { backend, BackendError } from '../backend';
-import type { AppInfo, ProjectOverview, RunInfo } from '../backend';
+import type { AppInfo, ModelsView, ProjectOverview, RunInfo } from '../backend';
 import { i18n, pickLocale, type Locale } from '../i18n.svelte';
 
 export type Pane = 'start' | 'label' | 'model' | 'train' | 'evaluate' | 'playground' | 'export';
@@ -19,6 +19,8 @@ export class AppModel {
   project = $state<ProjectOverview | null>(null);
   runs = $state<RunInfo[]>([]);
   modelId = $state('all-minilm-l6-v2');
+  /** Whether the user picked `modelId` for this project (else the recommendation may). */
+  modelChosen = $state(false);
   theme = $state<Theme>('light');
   error = $state<string | null>(null);
 
@@ -69,8 +71,23 @@ export class AppModel {
     }
   }
 
+  /** Follows the engine's recommendation for this project's texts (e.g. the multilingual
+   * model for Chinese) unless the user picked a model; falls back to any downloaded one
+   * when the current choice is not downloaded. */
+  adoptRecommendation(v: ModelsView): void {
+    const current = v.models.find((m) => m.id === this.modelId);
+    const rec = v.models.find((m) => m.id === v.recommended && m.downloaded);
+    if (rec && !this.modelChosen) {
+      this.modelId = rec.id;
+    } else if (!current?.downloaded) {
+      const any = rec ?? v.models.find((m) => m.downloaded);
+      if (any) this.modelId = any.id;
+    }
+  }
+
   async projectOpened(p: ProjectOverview): Promise<void> {
     this.project = p;
+    this.modelChosen = false;
     this.runs = [];
     await this.refreshRuns();
     this.pane = 'label';

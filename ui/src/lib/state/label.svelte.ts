@@ -29,6 +29,8 @@ export class LabelState {
   selected = $state<number | null>(null);
   loading = $state(false);
   private queueOffset = 0;
+  /** Whether the recommended base model was looked up for suggestions. */
+  private modelChecked = false;
   /** Suggest mode: texts skipped, not offered again while others remain. */
   private skipped = new Set<number>();
 
@@ -94,6 +96,12 @@ export class LabelState {
   }
 
   private async suggested(): Promise<TextRowDto[]> {
+    if (!this.app.modelChosen && !this.modelChecked) {
+      // The base model that reads these texts (the multilingual one for Chinese), as the
+      // Model pane would recommend, unless the user has picked one.
+      this.app.adoptRecommendation(await backend.listModels());
+      this.modelChecked = true;
+    }
     this.progress.reset();
     const job = backend.suggestNext(this.app.modelId, SUGGEST_BATCH, (p) => this.progress.apply(p));
     this.suggestJob = job.id;

@@ -88,10 +88,35 @@ describe('LabelState focus mode', () => {
   });
 });
 
+/** The Model pane's view: both catalog models downloaded, `recommended` recommended. */
+function modelsView(recommended: string) {
+  const card = (id: string) => ({
+    id,
+    name: id,
+    languages: ['en'],
+    license: 'MIT',
+    paramsMillions: 22.7,
+    downloadMb: 91,
+    summary: '',
+    downloaded: true,
+    recommended: id === recommended,
+    textsPerSec: 120,
+    fromCatalog: true,
+  });
+  return {
+    models: [card('all-minilm-l6-v2'), card('multilingual-e5-small')],
+    recommended,
+    why: '',
+    device: 'cpu',
+    deviceExplanation: '',
+  };
+}
+
 describe('LabelState suggest mode', () => {
   it('asks the engine for batches, shows its refit, and offers skipped texts only when nothing else is left', async () => {
     let call = 0;
     const { m, app, st } = setup(6, (state) => ({
+      list_models: () => modelsView('multilingual-e5-small'),
       suggest_next: () => {
         call += 1;
         // The engine's batch: the first four unlabelled texts, with its guesses.
@@ -102,9 +127,10 @@ describe('LabelState suggest mode', () => {
         };
       },
     }));
-    app.modelId = 'all-minilm-l6-v2';
     await st.setStrategy('suggest');
-    expect(m.argsOf('suggest_next')).toMatchObject([{ modelId: 'all-minilm-l6-v2', n: SUGGEST_BATCH }]);
+    // Nobody picked a model: the one recommended for these texts reads them.
+    expect(app.modelId).toBe('multilingual-e5-small');
+    expect(m.argsOf('suggest_next')).toMatchObject([{ modelId: 'multilingual-e5-small', n: SUGGEST_BATCH }]);
     expect(st.current?.id).toBe(1);
     expect(st.current?.predicted).toBe('positive');
     expect(st.refittedOn).toBeNull();
@@ -126,9 +152,15 @@ describe('LabelState suggest mode', () => {
 describe('LabelState suggest job', () => {
   it('goes back to labelling in order, without an error, when the user cancels the first read', async () => {
     const { m, app, st } = setup(3, () => ({
+      list_models: () => modelsView('multilingual-e5-small'),
       suggest_next: () => fail('cancelled', 'cancelled'),
     }));
+    // A model the user picked stays picked.
+    app.modelId = 'all-minilm-l6-v2';
+    app.modelChosen = true;
     await st.setStrategy('suggest');
+    expect(m.argsOf('list_models').length).toBe(0);
+    expect(m.argsOf('suggest_next')).toMatchObject([{ modelId: 'all-minilm-l6-v2' }]);
     expect(m.argsOf('suggest_next').length).toBe(1);
     expect(st.strategy).toBe('order');
     expect(st.suggestJob).toBeNull();

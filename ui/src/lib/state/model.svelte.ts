@@ -16,12 +16,7 @@ export class ModelState {
     try {
       const v = await backend.listModels();
       this.view = v;
-      const chosen = v.models.find((m) => m.id === this.app.modelId);
-      if (!chosen || !chosen.downloaded) {
-        const rec = v.models.find((m) => m.id === v.recommended && m.downloaded);
-        const any = v.models.find((m) => m.downloaded);
-        if (rec ?? any) this.app.modelId = (rec ?? any)!.id;
-      }
+      this.app.adoptRecommendation(v);
     } catch (e) {
       this.app.fail(e);
     }
@@ -29,6 +24,7 @@ export class ModelState {
 
   select(id: string): void {
     this.app.modelId = id;
+    this.app.modelChosen = true;
   }
 
   async download(id: string): Promise<void> {
@@ -39,6 +35,7 @@ export class ModelState {
       this.jobId = job.id;
       await job.result;
       this.app.modelId = id;
+      this.app.modelChosen = true;
       await this.load();
     } catch (e) {
       this.app.fail(e);
@@ -57,6 +54,7 @@ export class ModelState {
       const folder = await backend.pickFolder();
       if (!folder) return;
       this.app.modelId = await backend.importModel(folder);
+      this.app.modelChosen = true;
       await this.load();
     } catch (e) {
       this.app.fail(e);

@@ -38,6 +38,25 @@ describe('ModelState', () => {
     expect(st.view?.device).toBe('cpu');
   });
 
+  it('keeps a model the user picked, even when another is recommended', async () => {
+    mockBackend({
+      list_models: () => ({
+        models: [card('all-minilm-l6-v2', true), card('multilingual-e5-small', true, true)],
+        recommended: 'multilingual-e5-small',
+        why: 'Chinese',
+        device: 'cpu',
+        deviceExplanation: '',
+      }),
+    });
+    const app = new AppModel();
+    const st = new ModelState(app);
+    await st.load();
+    expect(app.modelId).toBe('multilingual-e5-small');
+    st.select('all-minilm-l6-v2');
+    await st.load();
+    expect(app.modelId).toBe('all-minilm-l6-v2');
+  });
+
   it('downloads with progress and can cancel', async () => {
     let finish: (v: unknown) => void = () => {};
     let downloaded = false;
