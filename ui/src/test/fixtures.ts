@@ -42,3 +42,20 @@ export const run: RunInfo = {
   testAccuracy: 0.75,
   startedAtMs: 0,
 };
+
+/** A catalog card of the Model pane's view. */
+export function modelCard(id: string, downloaded: boolean, recommended = false) {
+  return {
+    id,
+    name: id,
+    languages: ['en'],
+    license: 'MIT',
+    paramsMillions: 22.7,
+    downloadMb: 91,
+    summary: '',
+    downloaded,
+    recommended,
+    textsPerSec: 120,
+    fromCatalog: true,
+  };
+}

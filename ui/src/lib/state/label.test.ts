@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { labels, overview, rows } from '../../test/fixtures';
+import { labels, modelCard, overview, rows } from '../../test/fixtures';
 import { fail, mockBackend, reset, type Handler } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { LabelState, PAGE, SUGGEST_BATCH } from './label.svelte';
@@ -90,19 +90,8 @@ describe('LabelState focus mode', () => {
 
 /** The Model pane's view: both catalog models downloaded, `recommended` recommended. */
 function modelsView(recommended: string) {
-  const card = (id: string) => ({
-    id,
-    name: id,
-    languages: ['en'],
-    license: 'MIT',
-    paramsMillions: 22.7,
-    downloadMb: 91,
-    summary: '',
-    downloaded: true,
-    recommended: id === recommended,
-    textsPerSec: 120,
-    fromCatalog: true,
-  });
+  const card = (id: string) => modelCard(id, true, id === recommended);
+
   return {
     models: [card('all-minilm-l6-v2'), card('multilingual-e5-small')],
     recommended,

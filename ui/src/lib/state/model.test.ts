@@ -1,24 +1,13 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
+import { modelCard } from '../../test/fixtures';
 import { mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { ModelState } from './model.svelte';
 
 afterEach(reset);
 
-const card = (id: string, downloaded: boolean, recommended = false) => ({
-  id,
-  name: id,
-  languages: ['en'],
-  license: 'MIT',
-  paramsMillions: 22.7,
-  downloadMb: 91,
-  summary: '',
-  downloaded,
-  recommended,
-  textsPerSec: 120,
-  fromCatalog: true,
-});
+const card = modelCard;
 
 describe('ModelState', () => {
   it('selects the recommended model when it is downloaded', async () => {
