@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use studio_core::active_loop::VectorCache;
-use studio_core::infer::Predictor;
+use studio_core::infer::{Predictor, SentenceEmbedder};
+use studio_core::models::ModelFolder;
 use studio_core::progress::CancelToken;
 use studio_core::project::Project;
 use studio_core::train::{Plan, Speed};
@@ -28,6 +29,9 @@ pub struct Shared {
     project: Mutex<Option<Project>>,
     jobs: Mutex<HashMap<u32, CancelToken>>,
     predictors: Mutex<HashMap<PathBuf, Arc<Predictor>>>,
+    /// Sentence encoders per base model folder (Suggest and the learning curve ask for
+    /// one every few labels; loading e5-small takes seconds).
+    embedders: Mutex<HashMap<PathBuf, Arc<SentenceEmbedder>>>,
     /// Measured model speeds for estimates, per base model folder, `max_len` and batch
     /// size (a preset change re-plans without reloading and re-timing the model).
     speeds: Mutex<HashMap<(PathBuf, usize, usize), Speed>>,
@@ -66,6 +70,7 @@ impl Shared {
             project: Mutex::new(None),
             jobs: Mutex::new(HashMap::new()),
             predictors: Mutex::new(HashMap::new()),
+            embedders: Mutex::new(HashMap::new()),
             vectors: Mutex::new(HashMap::new()),
             speeds: Mutex::new(HashMap::new()),
             settings: Mutex::new(settings),
@@ -86,6 +91,7 @@ impl Shared {
         let path = p.path().to_string_lossy().into_owned();
         *lock(&self.project) = Some(p);
         lock(&self.predictors).clear();
+        lock(&self.embedders).clear();
         lock(&self.vectors).clear();
         lock(&self.speeds).clear();
         let mut s = lock(&self.settings);
@@ -154,6 +160,22 @@ impl Shared {
         let p = Arc::new(Predictor::load(dir, &device.device)?);
         lock(&self.predictors).insert(dir.to_path_buf(), p.clone());
         Ok(p)
+    }
+
+    /// The sentence encoder of base model folder `base`, truncating at
+    /// [`VECTOR_MAX_LEN`], loaded once per open project.
+    pub fn embedder(&self, base: &ModelFolder) -> AppResult<Arc<SentenceEmbedder>> {
+        if let Some(e) = lock(&self.embedders).get(&base.dir) {
+            return Ok(e.clone());
+        }
+        let device = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
+        let e = Arc::new(SentenceEmbedder::load(
+            base,
+            &device.device,
+            VECTOR_MAX_LEN,
+        )?);
+        lock(&self.embedders).insert(base.dir.clone(), e.clone());
+        Ok(e)
     }
 
     /// Runs `f` with the vector cache of base model folder `model_dir` (texts are

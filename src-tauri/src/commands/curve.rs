@@ -3,11 +3,9 @@
 //! `active_loop::label_curve`, on vectors cached per base model).
 
 use crate::error::{AppError, AppResult};
-use crate::state::{AppState, VECTOR_MAX_LEN};
+use crate::state::AppState;
 use serde::Serialize;
 use studio_core::active_loop::label_curve;
-use studio_core::device::{self, DeviceChoice};
-use studio_core::infer::SentenceEmbedder;
 use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
 use tauri::State;
@@ -60,8 +58,7 @@ pub async fn learning_curve(
 
 fn curve_blocking(state: &AppState, model_id: &str) -> AppResult<LearningCurve> {
     let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
-    let dev = device::open(DeviceChoice::Auto)?;
-    let embedder = SentenceEmbedder::load(&base, &dev.device, VECTOR_MAX_LEN)?;
+    let embedder = state.embedder(&base)?;
     let curve = state.with_vector_cache(&base.dir, |cache| {
         state.with_project(|p| Ok(label_curve(p, &embedder, cache, &CancelToken::new())?))
     })?;

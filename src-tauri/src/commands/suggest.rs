@@ -5,11 +5,9 @@
 use crate::dto::TextRowDto;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{ChannelObserver, Progress};
-use crate::state::{AppState, VECTOR_MAX_LEN};
+use crate::state::AppState;
 use serde::Serialize;
 use studio_core::active_loop::suggest;
-use studio_core::device::{self, DeviceChoice};
-use studio_core::infer::SentenceEmbedder;
 use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
 use tauri::ipc::Channel;
@@ -62,8 +60,7 @@ fn suggest_blocking(
     cancel: &CancelToken,
 ) -> AppResult<Suggestions> {
     let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
-    let dev = device::open(DeviceChoice::Auto)?;
-    let embedder = SentenceEmbedder::load(&base, &dev.device, VECTOR_MAX_LEN)?;
+    let embedder = state.embedder(&base)?;
     state.with_vector_cache(&base.dir, |cache| {
         state.with_project(|p| {
             let s = suggest(

@@ -264,7 +264,14 @@ pub fn run(args: ProjectArgs) -> Result<()> {
             every,
         } => {
             let p = Project::open(&project)?;
-            if matches!(strategy, StrategyArg::Uncertain | StrategyArg::Diverse) {
+            // Load the sentence model only when it will be used: diverse always encodes;
+            // uncertain only when the suggestion classifier is due for a refit.
+            let wants_model = match strategy {
+                StrategyArg::Diverse => true,
+                StrategyArg::Uncertain => studio_core::active_loop::needs_refresh(&p, every)?,
+                _ => false,
+            };
+            if wants_model {
                 let (store, catalog) = super::store_and_catalog();
                 let folder = store.resolve(&model, &catalog)?;
                 let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
@@ -283,22 +290,22 @@ pub fn run(args: ProjectArgs) -> Result<()> {
                         &mut silent,
                         &cancel,
                     )?;
-                    report_refresh(s.refresh.as_ref());
+                    if let Some(r) = &s.refresh {
+                        report_refresh(r);
+                    }
                     print_rows(&s.rows, json);
                     return Ok(());
-                } else if studio_core::active_loop::needs_refresh(&p, every)? {
-                    Some(studio_core::active_loop::refresh(
+                } else {
+                    studio_core::active_loop::refresh(
                         &p,
                         &embedder,
                         &mut cache,
                         studio_core::active_loop::MAX_PREDICTED,
                         &mut silent,
                         &cancel,
-                    )?)
-                } else {
-                    None
+                    )?
                 };
-                report_refresh(refreshed.as_ref());
+                report_refresh(&refreshed);
             }
             let strategy = match strategy {
                 StrategyArg::Order => Strategy::Order,
@@ -697,11 +704,9 @@ fn print_rows(rows: &[TextRow], json: bool) {
 }
 
 /// One line on stderr when the suggestion classifier was refitted.
-fn report_refresh(r: Option<&studio_core::active_loop::Refresh>) {
-    if let Some(r) = r {
-        eprintln!(
-            "retrained the suggestion model on {} labels and predicted {} texts ({:.1} s)",
-            r.labelled, r.predicted, r.seconds
-        );
-    }
+fn report_refresh(r: &studio_core::active_loop::Refresh) {
+    eprintln!(
+        "retrained the suggestion model on {} labels and predicted {} texts ({:.1} s)",
+        r.labelled, r.predicted, r.seconds
+    );
 }

@@ -29,8 +29,8 @@ export class LabelState {
   selected = $state<number | null>(null);
   loading = $state(false);
   private queueOffset = 0;
-  /** Whether the recommended base model was looked up for suggestions. */
-  private modelChecked = false;
+  /** The project whose recommended base model was looked up for suggestions. */
+  private modelCheckedFor: string | null = null;
   /** Suggest mode: texts skipped, not offered again while others remain. */
   private skipped = new Set<number>();
 
@@ -96,11 +96,12 @@ export class LabelState {
   }
 
   private async suggested(): Promise<TextRowDto[]> {
-    if (!this.app.modelChosen && !this.modelChecked) {
+    const path = this.app.project?.path ?? null;
+    if (!this.app.modelChosen && this.modelCheckedFor !== path) {
       // The base model that reads these texts (the multilingual one for Chinese), as the
       // Model pane would recommend, unless the user has picked one.
       this.app.adoptRecommendation(await backend.listModels());
-      this.modelChecked = true;
+      this.modelCheckedFor = path;
     }
     this.progress.reset();
     const job = backend.suggestNext(this.app.modelId, SUGGEST_BATCH, (p) => this.progress.apply(p));
