@@ -3,7 +3,7 @@
 //! exactly (`u32`, `f64`), so the generated bindings need no BigInt.
 
 use serde::{Deserialize, Serialize};
-use studio_core::eval::Metrics;
+use studio_core::classify::eval::Metrics;
 use studio_core::project::{LabelDef, Stats, TextRow};
 
 /// One text as the Label pane shows it.
@@ -234,7 +234,7 @@ pub struct PredictionDto {
 
 impl PredictionDto {
     /// From the engine's prediction and the label order.
-    pub fn new(p: &studio_core::infer::Prediction, labels: &[String]) -> Self {
+    pub fn new(p: &studio_core::classify::infer::Prediction, labels: &[String]) -> Self {
         Self {
             label: p.label.clone(),
             probs: labels
@@ -245,6 +245,133 @@ impl PredictionDto {
                     prob,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A training preset, as the UI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum PresetName {
+    /// Seconds to a minute: the head on frozen features.
+    Quick,
+    /// A full fine-tune for a few epochs.
+    Balanced,
+    /// A longer full fine-tune.
+    Best,
+}
+
+impl From<PresetName> for studio_core::classify::train::Preset {
+    fn from(p: PresetName) -> Self {
+        use studio_core::classify::train::Preset;
+        match p {
+            PresetName::Quick => Preset::Quick,
+            PresetName::Balanced => Preset::Balanced,
+            PresetName::Best => Preset::Best,
+        }
+    }
+}
+
+impl From<studio_core::classify::train::Preset> for PresetName {
+    fn from(p: studio_core::classify::train::Preset) -> Self {
+        use studio_core::classify::train::Preset;
+        match p {
+            Preset::Quick => Self::Quick,
+            Preset::Balanced => Self::Balanced,
+            Preset::Best => Self::Best,
+        }
+    }
+}
+
+/// A training method, as the UI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ModeName {
+    /// Every weight.
+    Full,
+    /// Low-rank adapters.
+    Lora,
+    /// The head on frozen features.
+    Head,
+    /// Contrastive pairs, then the head.
+    Fewshot,
+}
+
+impl From<ModeName> for studio_core::classify::train::Mode {
+    fn from(m: ModeName) -> Self {
+        use studio_core::classify::train::Mode;
+        match m {
+            ModeName::Full => Mode::Full,
+            ModeName::Lora => Mode::Lora,
+            ModeName::Head => Mode::Head,
+            ModeName::Fewshot => Mode::Fewshot,
+        }
+    }
+}
+
+impl From<studio_core::classify::train::Mode> for ModeName {
+    fn from(m: studio_core::classify::train::Mode) -> Self {
+        use studio_core::classify::train::Mode;
+        match m {
+            Mode::Full => Self::Full,
+            Mode::Lora => Self::Lora,
+            Mode::Head => Self::Head,
+            Mode::Fewshot => Self::Fewshot,
+        }
+    }
+}
+
+/// Why the engine chose a method, as a code the UI translates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ReasonCode {
+    /// The user chose the method.
+    Asked,
+    /// Few labels of the rarest label: few-shot training.
+    FewLabels,
+    /// The quick preset.
+    Quick,
+    /// The balanced preset.
+    Balanced,
+    /// The best preset.
+    Best,
+}
+
+impl From<studio_core::classify::train::Reason> for ReasonCode {
+    fn from(r: studio_core::classify::train::Reason) -> Self {
+        use studio_core::classify::train::Reason;
+        match r {
+            Reason::Asked => Self::Asked,
+            Reason::FewLabels => Self::FewLabels,
+            Reason::Quick => Self::Quick,
+            Reason::Balanced => Self::Balanced,
+            Reason::Best => Self::Best,
+        }
+    }
+}
+
+/// Where a run ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum RunStatusName {
+    /// Training now (or the app stopped while it was).
+    Running,
+    /// Trained, exported and evaluated.
+    Finished,
+    /// Stopped by an error.
+    Failed,
+    /// Stopped by the user.
+    Cancelled,
+}
+
+impl From<studio_core::ops::runs::RunStatus> for RunStatusName {
+    fn from(s: studio_core::ops::runs::RunStatus) -> Self {
+        use studio_core::ops::runs::RunStatus;
+        match s {
+            RunStatus::Running => Self::Running,
+            RunStatus::Finished => Self::Finished,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::Cancelled => Self::Cancelled,
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 use std::time::{Duration, Instant};
+use studio_core::charts::{loss_chart_svg, validation_chart_svg};
 use studio_core::progress::{EpochInfo, Event, Observer};
-use studio_core::report::{loss_chart_svg, validation_chart_svg};
 use tauri::ipc::Channel;
 
 /// The most frequent updates the UI gets.

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use studio_core::active_loop::VectorCache;
-use studio_core::infer::{Predictor, SentenceEmbedder};
+use studio_core::active::suggest::VectorCache;
+use studio_core::classify::infer::{Predictor, SentenceEmbedder};
+use studio_core::classify::train::{Plan, Speed};
 use studio_core::models::ModelFolder;
 use studio_core::progress::CancelToken;
 use studio_core::project::Project;
-use studio_core::train::{Plan, Speed};
 
 /// Longest input, in tokens, of the cached sentence vectors (learning curve and
 /// suggestions share the cache, so they share this).

@@ -13,12 +13,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use studio_core::arch::params::{mask_rng, MaskRng};
 use studio_core::arch::{names, Classifier, EncoderConfig, ForwardCtx, ParamStore, Pooling};
+use studio_core::classify::infer::Predictor;
+use studio_core::classify::train::cross_entropy;
+use studio_core::classify::train::optim::{clip_grad_norm, linear_schedule, AdamW};
 use studio_core::data::{read_labeled, LabeledData};
-use studio_core::infer::Predictor;
 use studio_core::models::{ModelFolder, TextTokenizer};
 use studio_core::progress::CancelToken;
-use studio_core::train::cross_entropy;
-use studio_core::train::optim::{clip_grad_norm, linear_schedule, AdamW};
 
 /// Benchmark studio-core against PyTorch.
 #[derive(Debug, Parser)]

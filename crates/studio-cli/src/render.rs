@@ -108,3 +108,23 @@ pub fn human_secs(s: f64) -> String {
         format!("{s}s")
     }
 }
+
+/// What to say after a score measured on `m`: nothing when every label has enough
+/// texts, else that the score is too small to trust.
+pub fn trust_note(m: &studio_core::classify::eval::Metrics) -> String {
+    let s = studio_core::ops::evaluate::Scored::of(m.clone());
+    if s.too_small {
+        format!(
+            " (too few to trust: {} texts of the rarest label, under {} a label)",
+            s.min_per_label,
+            studio_core::ops::MIN_TRUSTED_PER_LABEL
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// A score as a percentage, or "—" when there is none (never 0.0% for a missing score).
+pub fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_string(), |v| format!("{:.1}%", v * 100.0))
+}

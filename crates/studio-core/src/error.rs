@@ -201,6 +201,38 @@ pub enum StudioError {
         /// The label set, comma-separated (or "none yet").
         known: String,
     },
+    /// A labelled file holds a label the model was not trained on.
+    #[error("{path}: label \"{label}\" is not one the model knows ({known}); evaluate with data labelled with the model's labels")]
+    LabelNotInModel {
+        /// The data file.
+        path: PathBuf,
+        /// The label found.
+        label: String,
+        /// The model's labels, comma-separated.
+        known: String,
+    },
+    /// A run id that is not in the project.
+    #[error(
+        "there is no run {run} in this project; list the runs with `studio project runs <project>`"
+    )]
+    UnknownRun {
+        /// What the user asked for.
+        run: i64,
+    },
+    /// A run without a model to use (it failed, was cancelled, or its folder is gone).
+    #[error("run {run} has no model ({status}); train again")]
+    RunHasNoModel {
+        /// The run.
+        run: i64,
+        /// Its status, or what is missing.
+        status: String,
+    },
+    /// The project has no finished run to use.
+    #[error("this project has no trained model yet; train one first (`studio train --project <project>` or the Train pane)")]
+    NoRuns,
+    /// Evaluating a run needs labelled texts in the project's test split.
+    #[error("no labelled texts are held out for testing yet; label more texts (about one in ten goes to the test split)")]
+    NoTestTexts,
     /// The project database failed (disk full, file locked or damaged).
     #[error("the project database failed: {0}. If another program has the project open, close it and retry; if the disk is full, free space; if the file is damaged, restore a copy")]
     Database(#[from] rusqlite::Error),
@@ -251,7 +283,51 @@ impl StudioError {
                 | Self::ProjectTooNew { .. }
                 | Self::UnknownText { .. }
                 | Self::UnknownLabel { .. }
+                | Self::LabelNotInModel { .. }
+                | Self::UnknownRun { .. }
+                | Self::RunHasNoModel { .. }
+                | Self::NoRuns
+                | Self::NoTestTexts
         )
+    }
+
+    /// A stable code for this kind of error, the same in every release: the app picks
+    /// its translated message by it, scripts may branch on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::EmptyData { .. } => "emptyData",
+            Self::MissingColumn { .. } => "missingColumn",
+            Self::BadRow { .. } => "badRow",
+            Self::UnknownFormat { .. } => "unknownFormat",
+            Self::SingleClass { .. } => "singleClass",
+            Self::TooFewExamples { .. } => "tooFewExamples",
+            Self::UnknownModel { .. } => "unknownModel",
+            Self::UnsupportedModel { .. } => "unsupportedModel",
+            Self::TokenizerMismatch { .. } => "tokenizerMismatch",
+            Self::Tokenizer(_) => "tokenizer",
+            Self::Download { .. } => "download",
+            Self::Checksum { .. } => "checksum",
+            Self::Diverged { .. } => "diverged",
+            Self::Cancelled => "cancelled",
+            Self::InvalidSetting(_) => "invalidSetting",
+            Self::Device(_) => "device",
+            Self::NotText { .. } => "notText",
+            Self::HeaderOnly { .. } => "headerOnly",
+            Self::BadFile { .. } => "badFile",
+            Self::NotAProject { .. } => "notAProject",
+            Self::ProjectTooNew { .. } => "projectTooNew",
+            Self::UnknownText { .. } => "unknownText",
+            Self::UnknownLabel { .. } => "unknownLabel",
+            Self::LabelNotInModel { .. } => "labelNotInModel",
+            Self::UnknownRun { .. } => "unknownRun",
+            Self::RunHasNoModel { .. } => "runHasNoModel",
+            Self::NoRuns => "noRuns",
+            Self::NoTestTexts => "noTestTexts",
+            Self::Database(_) => "database",
+            Self::Tensor(_) => "tensor",
+            Self::Json { .. } => "json",
+        }
     }
 }
 

@@ -8,21 +8,29 @@
 
 #![warn(missing_docs)]
 
-pub mod active;
-pub mod active_loop;
-pub mod arch;
-pub mod data;
-pub mod device;
+// Layers, lowest first; a module may use only those above it in this list (checked by
+// `tests/layers.rs`): error, progress → arch → device, runtime → data, models, charts →
+// project → classify → active → studies → ops.
 pub mod error;
-pub mod eval;
-pub mod export;
-pub mod infer;
-pub mod models;
 pub mod progress;
-pub mod project;
-pub mod report;
+
+pub mod arch;
+pub mod device;
 pub mod runtime;
-pub mod train;
+
+pub mod charts;
+pub mod data;
+pub mod models;
+
+pub mod project;
+
+pub mod classify;
+
+pub mod active;
+
+pub mod studies;
+
+pub mod ops;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

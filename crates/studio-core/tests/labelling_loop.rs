@@ -4,9 +4,9 @@
 //! here (accuracy: `studio report active` on real data).
 
 use std::path::Path;
-use studio_core::active_loop::{suggest, VectorCache};
+use studio_core::active::suggest::{suggest, VectorCache};
 use studio_core::arch::Family;
-use studio_core::infer::SentenceEmbedder;
+use studio_core::classify::infer::SentenceEmbedder;
 use studio_core::models::ModelFolder;
 use studio_core::progress::{CancelToken, Event, Observer, Silent};
 use studio_core::project::Project;
@@ -127,7 +127,7 @@ fn diverse_takes_the_least_sure_text_of_each_cluster() {
             .collect())
     };
     let picked = || -> Vec<i64> {
-        let rows = p.next_diverse_with(2, by_parity).unwrap();
+        let rows = studio_core::active::diverse::next_diverse_with(&p, 2, by_parity).unwrap();
         rows.iter().map(|r| r.id).collect()
     };
     assert_eq!(picked(), vec![1, 2]);

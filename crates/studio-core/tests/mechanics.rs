@@ -3,12 +3,12 @@
 use candle_core::{DType, Device, Tensor};
 use studio_core::arch::params::mask_rng;
 use studio_core::arch::{names, Classifier, Family, ForwardCtx, ParamStore, Pooling};
-use studio_core::export::{export, CardInfo};
-use studio_core::infer::Predictor;
+use studio_core::classify::export::{export, CardInfo};
+use studio_core::classify::infer::Predictor;
+use studio_core::classify::train::{cross_entropy, train, Mode, Preset, Target, TrainOptions};
 use studio_core::models::ModelFolder;
 use studio_core::progress::{CancelToken, Event, Observer};
 use studio_core::testing::*;
-use studio_core::train::{cross_entropy, train, Mode, Preset, Target, TrainOptions};
 use studio_core::StudioError;
 
 const FAMILIES: [Family; 3] = [Family::Bert, Family::DistilBert, Family::XlmRoberta];
@@ -525,7 +525,7 @@ fn progress_reports_steps_epochs_and_eta() {
 
 #[test]
 fn presets_choose_few_shot_when_labels_are_few_and_say_why() {
-    use studio_core::train::make_plan;
+    use studio_core::classify::train::make_plan;
     let opts = TrainOptions::default();
     let few = make_plan(&opts, Pooling::Mean, 100, 50, "cpu").unwrap();
     assert_eq!(few.mode, Mode::Fewshot);
@@ -624,7 +624,7 @@ fn an_estimate_reuses_a_kept_speed_for_the_same_plan() {
         ..TrainOptions::default()
     };
     let d = cpu();
-    let measured = studio_core::train::estimate(
+    let measured = studio_core::classify::train::estimate(
         &folder,
         &data,
         &opts,
@@ -633,12 +633,12 @@ fn an_estimate_reuses_a_kept_speed_for_the_same_plan() {
     )
     .unwrap();
     assert!(measured.forward_secs_per_text > 0.0 && measured.load_secs > 0.0);
-    let kept = studio_core::train::Speed {
+    let kept = studio_core::classify::train::Speed {
         forward_secs_per_text: measured.forward_secs_per_text,
         load_secs: measured.load_secs,
     };
     let mut asked = None;
-    let again = studio_core::train::estimate_with(&folder, &data, &opts, "cpu", |plan| {
+    let again = studio_core::classify::train::estimate_with(&folder, &data, &opts, "cpu", |plan| {
         asked = Some((plan.max_len, plan.batch_size));
         Ok(kept)
     })

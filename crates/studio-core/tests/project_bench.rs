@@ -221,9 +221,9 @@ fn bench_million_rows() {
     );
     println!("label + next most uncertain (durable commit): median {med:.2} ms, max {max:.2} ms");
     let t = Instant::now();
-    let data = p.training_data().unwrap();
+    let data = p.all_labelled().unwrap();
     println!(
-        "training_data: {} texts in {:.2} s",
+        "all_labelled: {} texts in {:.2} s",
         data.len(),
         t.elapsed().as_secs_f64()
     );

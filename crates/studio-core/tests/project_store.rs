@@ -238,7 +238,7 @@ fn splits_are_stratified_seeded_and_stable() {
     let after: Vec<Option<SplitName>> = (1..=400).map(|i| p.text(i).unwrap().split).collect();
     assert_eq!(before, after);
     // Training view: label order is the project's.
-    let data = p.training_data().unwrap();
+    let data = p.all_labelled().unwrap();
     assert_eq!(data.label_names, vec!["negative", "positive"]);
     assert_eq!(data.len(), 400);
     // The seed can only change before any split exists.
@@ -382,7 +382,7 @@ fn pages_counts_next_and_predictions() {
 
     // Diverse through an embedder: picks spread-out texts.
     struct ByNumber;
-    impl studio_core::project::Embedder for ByNumber {
+    impl studio_core::active::diverse::Embedder for ByNumber {
         fn embed(&mut self, texts: &[String]) -> studio_core::Result<Vec<Vec<f32>>> {
             Ok(texts
                 .iter()
@@ -394,7 +394,7 @@ fn pages_counts_next_and_predictions() {
                 .collect())
         }
     }
-    let d = p.next_diverse(2, &mut ByNumber).unwrap();
+    let d = studio_core::active::diverse::next_diverse(&p, 2, &mut ByNumber).unwrap();
     assert_eq!(d.len(), 2);
 }
 

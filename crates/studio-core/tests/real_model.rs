@@ -8,10 +8,10 @@ use candle_core::{Device, Tensor};
 use std::path::PathBuf;
 use studio_core::arch::layers::masked_mean;
 use studio_core::arch::{Classifier, ForwardCtx, ParamStore, Pooling};
+use studio_core::classify::train::{cross_entropy, train, Mode, Target, TrainOptions};
 use studio_core::data::{read_labeled, LabeledData};
 use studio_core::models::{Catalog, ModelFolder, ModelStore};
 use studio_core::progress::{CancelToken, Event};
-use studio_core::train::{cross_entropy, train, Mode, Target, TrainOptions};
 
 fn real() -> Option<(ModelFolder, PathBuf)> {
     let home = std::env::var_os("STUDIO_TEST_HOME").map(PathBuf::from);

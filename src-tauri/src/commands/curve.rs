@@ -1,13 +1,13 @@
 //! The learning curve the Train pane shows after a run: how accuracy grows with labels on
 //! this project, and how many more labels the next step would take (the engine's
-//! `active_loop::label_curve`, on vectors cached per base model).
+//! `studies::label_curve`, on vectors cached per base model).
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use serde::Serialize;
-use studio_core::active_loop::label_curve;
 use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
+use studio_core::studies::label_curve::label_curve;
 use tauri::State;
 
 /// One size on the curve.

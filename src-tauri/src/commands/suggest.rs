@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
 use serde::Serialize;
-use studio_core::active_loop::suggest;
+use studio_core::active::suggest::suggest;
 use studio_core::models::{Catalog, ModelStore};
 use studio_core::progress::CancelToken;
 use tauri::ipc::Channel;

@@ -1,24 +1,18 @@
-//! Train pane: an estimate before starting, then a cancellable run that streams progress
-//! and charts, exports the model into the app's run folder, evaluates it on the test
-//! split and stores its predictions for the Label pane.
+//! Train pane: an adapter over `studio_core::ops::train`. It turns the pane's request
+//! into the engine's, forwards progress and renders the result; the run itself (splits,
+//! recording, export, scoring, predictions) is the engine's, the same as
+//! `studio train --project`.
 
-use crate::commands::results::{evaluate_on, predict_all};
-use crate::dto::MetricsDto;
+use crate::dto::{MetricsDto, ModeName, PresetName, ReasonCode};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use studio_core::data::LabeledData;
-use studio_core::device::{self, DeviceChoice};
-use studio_core::export::{export, CardInfo};
-use studio_core::models::{Catalog, ModelStore};
+use studio_core::charts::{loss_chart_svg, validation_chart_svg};
+use studio_core::classify::train::{measure_speed, Target, TrainOptions};
+use studio_core::ops::train::{self as op, TrainRequest as EngineRequest};
 use studio_core::progress::CancelToken;
-use studio_core::project::RunRecord;
-use studio_core::report::{loss_chart_svg, validation_chart_svg};
-use studio_core::train::{
-    estimate_with, measure_speed, train, Preset, Reason, Target, TrainOptions,
-};
+use studio_core::project::Project;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -28,16 +22,40 @@ use tauri::State;
 pub struct TrainRequest {
     /// Base model id (catalog or store).
     pub model_id: String,
-    /// "quick", "balanced" or "best".
-    pub preset: String,
-    /// "full", "lora", "head", ... or null to let the preset choose.
-    pub mode: Option<String>,
+    /// The preset.
+    pub preset: PresetName,
+    /// The method, or null to let the preset choose.
+    pub mode: Option<ModeName>,
     /// Maximum epochs, or null.
     pub epochs: Option<u32>,
     /// Peak learning rate, or null.
     pub lr: Option<f64>,
     /// Seed.
     pub seed: u32,
+}
+
+impl TrainRequest {
+    /// The engine's request: the engine's defaults plus what the user chose.
+    pub fn to_engine(&self) -> EngineRequest {
+        EngineRequest {
+            model: self.model_id.clone(),
+            options: TrainOptions {
+                preset: self.preset.into(),
+                mode: self.mode.map(Into::into),
+                epochs: self.epochs.map(|e| e as usize),
+                lr: self.lr,
+                seed: u64::from(self.seed),
+                ..TrainOptions::default()
+            },
+        }
+    }
+}
+
+/// The engine's default preset, for the pane to start from.
+#[tauri::command]
+#[specta::specta]
+pub fn default_preset() -> PresetName {
+    TrainOptions::default().preset.into()
 }
 
 /// What a run will do and how long it will take, before starting.
@@ -51,13 +69,12 @@ pub struct Estimate {
     pub texts: u32,
     /// Labelled texts held out for the final test.
     pub test_texts: u32,
-    /// The training method the preset picks: "full", "lora", "head" or "fewshot".
-    pub mode: String,
+    /// The training method the preset picks.
+    pub mode: ModeName,
     /// Why that method and these settings, in one sentence (English).
     pub why: String,
-    /// The same as a code the UI translates: "asked", "fewLabels", "quick", "balanced"
-    /// or "best".
-    pub reason: String,
+    /// The same as a code the UI translates.
+    pub reason: ReasonCode,
     /// Examples of the rarest label in the training split.
     pub rarest: u32,
 }
@@ -70,8 +87,8 @@ pub struct TrainResult {
     pub run_id: u32,
     /// The exported model folder (the app's copy).
     pub model_dir: String,
-    /// Validation metrics of the kept weights.
-    pub validation: MetricsDto,
+    /// Validation metrics of the kept weights; null when nothing was held out.
+    pub validation: Option<MetricsDto>,
     /// Metrics on the project's test split, when it has texts.
     pub test: Option<MetricsDto>,
     /// Loss chart (SVG).
@@ -84,32 +101,16 @@ pub struct TrainResult {
     pub epochs: u32,
     /// Why these settings, in one sentence (English).
     pub why: String,
-    /// The training method used: "full", "lora", "head" or "fewshot".
-    pub mode: String,
-    /// Why, as a code the UI translates (see [`Estimate::reason`]).
-    pub reason: String,
+    /// The training method used.
+    pub mode: ModeName,
+    /// Why, as a code the UI translates.
+    pub reason: ReasonCode,
     /// Examples of the rarest label in the training split.
     pub rarest: u32,
 }
 
-fn parse_preset(s: &str) -> AppResult<Preset> {
-    s.parse::<Preset>().map_err(AppError::from)
-}
-
-/// The labelled data split the project's way: train + validation to learn from (the
-/// engine holds out its own validation share), test kept aside.
-fn learn_data(state: &AppState) -> AppResult<(LabeledData, LabeledData, PathBuf)> {
-    state.with_project(|p| {
-        let s = p.training_splits()?;
-        let mut learn = s.train;
-        learn.texts.extend(s.validation.texts);
-        learn.labels.extend(s.validation.labels);
-        Ok((learn, s.test, p.path().to_path_buf()))
-    })
-}
-
 /// Plans the run the preset would make on the open project and measures how long it
-/// will take (the engine times the model on a sample of the project's texts).
+/// will take (the app keeps the measured speed per model and plan).
 #[tauri::command]
 #[specta::specta]
 pub async fn estimate_training(
@@ -123,67 +124,32 @@ pub async fn estimate_training(
 }
 
 fn estimate_blocking(state: &AppState, req: &TrainRequest) -> AppResult<Estimate> {
-    let (learn, test, _) = learn_data(state)?;
-    let base = ModelStore::new(&state.home).resolve(&req.model_id, &Catalog::builtin())?;
-    let dev = device::open(DeviceChoice::Auto)?;
-    let target = Target {
-        device: &dev.device,
-        kind: dev.kind,
-    };
-    let e = estimate_with(&base, &learn, &train_options(req)?, dev.kind, |plan| {
+    let (learn, test) = op::project_data(&Project::open(&state.project_path()?)?)?;
+    let engine = state.engine();
+    let dev = engine.device()?;
+    let e = op::estimate(engine, &req.to_engine(), &learn, &mut |base, plan| {
         state.speed_of(&base.dir, plan, || {
-            measure_speed(&base, &learn, plan, target, &CancelToken::new())
+            let target = Target {
+                device: &dev.device,
+                kind: dev.kind,
+            };
+            measure_speed(base, &learn, plan, target, &CancelToken::new())
         })
     })?;
     Ok(Estimate {
         seconds: e.seconds,
         texts: learn.len() as u32,
         test_texts: test.len() as u32,
-        mode: format!("{:?}", e.plan.mode).to_lowercase(),
-        reason: reason_code(e.plan.reason),
+        mode: e.plan.mode.into(),
+        reason: e.plan.reason.into(),
         rarest: e.plan.rarest_label_count as u32,
         why: e.plan.why,
     })
 }
 
-/// The code of a [`Reason`] (its serde name).
-fn reason_code(r: Reason) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// The engine's options for what the user chose.
-fn train_options(req: &TrainRequest) -> AppResult<TrainOptions> {
-    Ok(TrainOptions {
-        preset: parse_preset(&req.preset)?,
-        mode: req.mode.as_deref().map(str::parse).transpose()?,
-        epochs: req.epochs.map(|e| e as usize),
-        lr: req.lr,
-        seed: u64::from(req.seed),
-        ..TrainOptions::default()
-    })
-}
-
-/// Where the app keeps run `id` of a project: `<home>/runs/<project stem>-<hash>/run-<id>`.
-pub fn run_dir(home: &Path, project: &Path, id: i64) -> PathBuf {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in project.to_string_lossy().as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let stem = project
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "project".into());
-    home.join("runs")
-        .join(format!("{stem}-{:08x}", h as u32))
-        .join(format!("run-{id}"))
-}
-
-/// Trains a model on the open project's labels (a job: progress over `on_progress`,
-/// cancellable with `cancel_job`).
+/// Trains a run on the open project (a job: progress over `on_progress`, cancellable
+/// with `cancel_job`). The run belongs to the project that was open when it started,
+/// whatever is open when it ends.
 #[tauri::command]
 #[specta::specta]
 pub async fn start_training(
@@ -193,9 +159,11 @@ pub async fn start_training(
     on_progress: Channel<Progress>,
 ) -> AppResult<TrainResult> {
     let shared = state.inner().clone();
+    let project = shared.project_path()?;
     let cancel = shared.start_job(job);
     let result = tauri::async_runtime::spawn_blocking(move || {
-        train_blocking(&shared, request, on_progress, &cancel)
+        let mut obs = ChannelObserver::new(on_progress);
+        train_blocking(&shared, &project, &request, &mut obs, &cancel)
     })
     .await
     .map_err(|e| AppError::runtime(e.to_string()))?;
@@ -203,129 +171,28 @@ pub async fn start_training(
     result
 }
 
-fn train_blocking(
+/// The Train pane's run: `ops::train::train_project_run`, rendered for the UI.
+pub fn train_blocking(
     state: &AppState,
-    req: TrainRequest,
-    channel: Channel<Progress>,
+    project: &std::path::Path,
+    req: &TrainRequest,
+    obs: &mut dyn studio_core::progress::Observer,
     cancel: &CancelToken,
 ) -> AppResult<TrainResult> {
-    let (learn, test, project_path) = learn_data(state)?;
-    let catalog = Catalog::builtin();
-    let store = ModelStore::new(&state.home);
-    let base = store.resolve(&req.model_id, &catalog)?;
-    let dev = device::open(DeviceChoice::Auto)?;
-    let mut obs = ChannelObserver::new(channel);
-    obs.send(Progress::Note(dev.explanation.clone()));
-    let opts = train_options(&req)?;
-    let settings = serde_json::to_value(&opts).unwrap_or_default();
-    let mut record = RunRecord {
-        model: req.model_id.clone(),
-        status: "running".into(),
-        settings,
-        epochs: Vec::new(),
-        metrics: None,
-        export_path: None,
-        started_at_ms: 0,
-        finished_at_ms: None,
-    };
-    let run_id = state.with_project(|p| Ok(p.record_run(&record)?))?;
-    let finish = |record: &mut RunRecord, status: &str| {
-        record.status = status.into();
-        record.finished_at_ms = Some(now_ms());
-        let _ = state.with_project(|p| Ok(p.update_run(run_id, record)?));
-    };
-    let trained = match train(
-        &base,
-        &learn,
-        &opts,
-        Target {
-            device: &dev.device,
-            kind: dev.kind,
-        },
-        &mut obs,
-        cancel,
-    ) {
-        Ok(m) => m,
-        Err(e) => {
-            let status = if matches!(e, studio_core::StudioError::Cancelled) {
-                "cancelled"
-            } else {
-                "failed"
-            };
-            finish(&mut record, status);
-            return Err(e.into());
-        }
-    };
-    let dir = run_dir(&state.home, &project_path, run_id);
-    let project_name = project_path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let base_name = catalog
-        .get(&req.model_id)
-        .map_or_else(|| req.model_id.clone(), |m| m.hf_repo.clone());
-    let outcome = (|| -> AppResult<(Option<MetricsDto>, usize)> {
-        export(
-            &trained,
-            &dir,
-            &CardInfo {
-                base_name,
-                data_source: format!("Sentiment Studio project {project_name}"),
-                test_metrics: None,
-            },
-        )?;
-        let predictor = state.predictor(&dir)?;
-        let test_metrics = if test.is_empty() {
-            None
-        } else {
-            obs.send(Progress::Phase {
-                name: "evaluate".into(),
-                total: Some(test.len() as f64),
-            });
-            Some(evaluate_on(&predictor, &test, cancel)?)
-        };
-        let predicted = predict_all(state, &predictor, &mut obs, cancel, run_id)?;
-        Ok((test_metrics.as_ref().map(MetricsDto::from), predicted))
-    })();
-    let (test_metrics, _) = match outcome {
-        Ok(v) => v,
-        Err(e) => {
-            finish(&mut record, "failed");
-            return Err(e);
-        }
-    };
-    let validation = MetricsDto::from(&trained.validation);
-    record.epochs = trained
-        .history
-        .iter()
-        .map(|h| serde_json::to_value(h).unwrap_or_default())
-        .collect();
-    record.metrics = Some(serde_json::json!({
-        "validation": validation,
-        "test": test_metrics,
-        "seconds": trained.seconds,
-    }));
-    record.export_path = Some(dir.clone());
-    finish(&mut record, "finished");
+    let o = op::train_project_run(state.engine(), project, &req.to_engine(), obs, cancel)?;
+    let t = &o.trained;
     Ok(TrainResult {
-        run_id: run_id as u32,
-        model_dir: dir.to_string_lossy().into_owned(),
-        validation,
-        test: test_metrics,
-        loss_svg: loss_chart_svg(&trained.step_losses, &trained.history),
-        validation_svg: validation_chart_svg(&trained.history),
-        seconds: trained.seconds,
-        epochs: trained.history.len() as u32,
-        why: trained.plan.why.clone(),
-        mode: format!("{:?}", trained.plan.mode).to_lowercase(),
-        reason: reason_code(trained.plan.reason),
-        rarest: trained.plan.rarest_label_count as u32,
+        run_id: o.run_id as u32,
+        model_dir: o.model_dir.to_string_lossy().into_owned(),
+        validation: (t.validation.n > 0).then(|| MetricsDto::from(&t.validation)),
+        test: o.test.as_ref().map(MetricsDto::from),
+        loss_svg: loss_chart_svg(&t.step_losses, &t.history),
+        validation_svg: validation_chart_svg(&t.history),
+        seconds: t.seconds,
+        epochs: t.history.len() as u32,
+        why: t.plan.why.clone(),
+        mode: t.plan.mode.into(),
+        reason: t.plan.reason.into(),
+        rarest: t.plan.rarest_label_count as u32,
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

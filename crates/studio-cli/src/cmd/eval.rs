@@ -1,22 +1,29 @@
-//! `studio eval`: metrics of a trained classifier on labelled data.
+//! `studio eval`: metrics of an exported classifier on a labelled file, or of a project's
+//! run on the project's test split (an adapter over [`studio_core::ops::evaluate`]).
 
 use anyhow::Result;
 use std::path::PathBuf;
-use studio_core::data::{read_labeled, LabeledData};
-use studio_core::device::{self, DeviceChoice};
-use studio_core::eval::Metrics;
-use studio_core::infer::Predictor;
-use studio_core::progress::CancelToken;
+use studio_core::device::DeviceChoice;
+use studio_core::ops::evaluate::{evaluate_file, evaluate_run, EvaluateFile};
+use studio_core::ops::Engine;
+use studio_core::progress::{CancelToken, Silent};
 
 /// Arguments of `studio eval`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["model", "project"])))]
 pub struct EvalArgs {
     /// An exported classifier folder.
+    #[arg(long, requires = "data")]
+    model: Option<PathBuf>,
+    /// Labelled data: CSV, TSV, JSON(L) or XLSX, in any encoding.
+    #[arg(long, conflicts_with = "project")]
+    data: Option<PathBuf>,
+    /// A project file: scores one of its runs on its test split.
     #[arg(long)]
-    model: PathBuf,
-    /// Labelled data: CSV, TSV or JSONL.
-    #[arg(long)]
-    data: PathBuf,
+    project: Option<PathBuf>,
+    /// The run to score (default: the newest finished one).
+    #[arg(long, requires = "project")]
+    run: Option<i64>,
     /// Column holding the text.
     #[arg(long, default_value = "text")]
     text_col: String,
@@ -31,34 +38,45 @@ pub struct EvalArgs {
     device: DeviceChoice,
 }
 
-/// Predicts every text of `data` and scores the predictions.
-pub fn evaluate(predictor: &Predictor, data: &LabeledData) -> Result<Metrics> {
-    let preds = predictor.predict(&data.texts, &CancelToken::new())?;
-    let predicted: Vec<usize> = preds.iter().map(|p| p.label_id).collect();
-    Ok(Metrics::compute(
-        &data.labels,
-        &predicted,
-        predictor.labels(),
-    ))
-}
-
 /// Runs `studio eval`.
 pub fn run(a: EvalArgs) -> Result<()> {
-    let dev = device::open(a.device)?;
-    let predictor = Predictor::load(&a.model, &dev.device)?;
-    let labels = predictor.labels().to_vec();
-    let data = read_labeled(&a.data, &a.text_col, &a.label_col, Some(&labels))?;
-    let m = evaluate(&predictor, &data)?;
+    let engine = Engine::with_device(&super::studio_home(), a.device);
+    let cancel = CancelToken::new();
+    let scored = match (&a.model, &a.project) {
+        (_, Some(project)) => {
+            let e = evaluate_run(&engine, project, a.run, &mut Silent, &cancel)?;
+            if !a.json {
+                println!(
+                    "run {} ({}) on the project's test split",
+                    e.run.id, e.run.base_model
+                );
+            }
+            e.score
+        }
+        (Some(model), None) => evaluate_file(
+            &engine,
+            &EvaluateFile {
+                model: model.clone(),
+                data: a.data.clone().expect("clap requires --data with --model"),
+                text_col: a.text_col.clone(),
+                label_col: a.label_col.clone(),
+            },
+            &cancel,
+        )?,
+        (None, None) => unreachable!("clap requires --model or --project"),
+    };
+    let m = &scored.metrics;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
         return Ok(());
     }
     println!(
-        "{} texts: accuracy {:.4}, macro-F1 {:.4} (always guessing the most frequent label: {:.4})",
+        "{} texts: accuracy {:.4}, macro-F1 {:.4} (always guessing the most frequent label: {:.4}){}",
         m.n,
         m.accuracy,
         m.macro_f1,
-        m.majority_baseline()
+        m.majority_baseline(),
+        crate::render::trust_note(m)
     );
     println!(
         "\n{:<20} {:>9} {:>9} {:>9} {:>8}",

@@ -1,11 +1,13 @@
 //! `studio predict`: labels and probabilities for texts.
 
+use crate::render::Terminal;
 use anyhow::Result;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use studio_core::data::read_texts;
-use studio_core::device::{self, DeviceChoice};
-use studio_core::infer::Predictor;
+use studio_core::device::DeviceChoice;
+use studio_core::ops::predict::{predict_file, predict_texts, PredictFile};
+use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
 
 /// Arguments of `studio predict`.
@@ -17,12 +19,16 @@ pub struct PredictArgs {
     /// Print JSON Lines: one {"text", "label", "probs", "logits"} object per text.
     #[arg(long)]
     json: bool,
-    /// Texts from a file: .txt (one a line), or the text column of a CSV, TSV or JSONL.
+    /// Texts from a file: .txt (one a line), or the text column of a CSV, TSV, JSON(L)
+    /// or XLSX file in any encoding.
     #[arg(long)]
     file: Option<PathBuf>,
-    /// Column holding the text, for --file.
-    #[arg(long, default_value = "text")]
-    text_col: String,
+    /// Column holding the text, for --file (default: the column the importer guesses).
+    #[arg(long)]
+    text_col: Option<String>,
+    /// With --file: write the predictions to this CSV (UTF-8 with BOM) instead of stdout.
+    #[arg(long, requires = "file")]
+    out: Option<PathBuf>,
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
@@ -32,9 +38,30 @@ pub struct PredictArgs {
 
 /// Runs `studio predict`.
 pub fn run(a: PredictArgs) -> Result<()> {
+    let engine = Engine::with_device(&super::studio_home(), a.device);
+    let cancel = CancelToken::new();
+    if let (Some(input), Some(output)) = (&a.file, &a.out) {
+        let r = predict_file(
+            &engine,
+            &PredictFile {
+                model: a.model.clone(),
+                input: input.clone(),
+                text_col: a.text_col.clone(),
+                output: Some(output.clone()),
+            },
+            &mut Terminal::new(false),
+            &cancel,
+        )?;
+        println!(
+            "{} texts predicted; written to {}",
+            r.count,
+            r.output.display()
+        );
+        return Ok(());
+    }
     let mut texts = a.texts.clone();
     if let Some(f) = &a.file {
-        texts.extend(read_texts(f, &a.text_col)?);
+        texts.extend(read_texts(f, a.text_col.as_deref())?);
     }
     if texts.is_empty() && a.file.is_none() {
         for line in std::io::stdin().lock().lines() {
@@ -50,10 +77,7 @@ pub fn run(a: PredictArgs) -> Result<()> {
         )
         .into());
     }
-    let dev = device::open(a.device)?;
-    let predictor = Predictor::load(&a.model, &dev.device)?;
-    let preds = predictor.predict(&texts, &CancelToken::new())?;
-    let labels = predictor.labels();
+    let (preds, labels) = predict_texts(&engine, &a.model, &texts, &cancel)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (text, p) in texts.iter().zip(&preds) {

@@ -112,6 +112,14 @@ enum Verb {
     },
     /// List texts, filtered.
     List(ListArgs),
+    /// The project's training runs: id, base model, method, labels, test score.
+    Runs {
+        /// The project file.
+        project: PathBuf,
+        /// Print JSON: one object per run; a score that was not measured is null.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -268,20 +276,23 @@ pub fn run(args: ProjectArgs) -> Result<()> {
             // uncertain only when the suggestion classifier is due for a refit.
             let wants_model = match strategy {
                 StrategyArg::Diverse => true,
-                StrategyArg::Uncertain => studio_core::active_loop::needs_refresh(&p, every)?,
+                StrategyArg::Uncertain => studio_core::active::suggest::needs_refresh(&p, every)?,
                 _ => false,
             };
             if wants_model {
                 let (store, catalog) = super::store_and_catalog();
                 let folder = store.resolve(&model, &catalog)?;
                 let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
-                let embedder =
-                    studio_core::infer::SentenceEmbedder::load(&folder, &dev.device, 128)?;
-                let mut cache = studio_core::active_loop::VectorCache::default();
+                let embedder = studio_core::classify::infer::SentenceEmbedder::load(
+                    &folder,
+                    &dev.device,
+                    128,
+                )?;
+                let mut cache = studio_core::active::suggest::VectorCache::default();
                 let cancel = studio_core::progress::CancelToken::new();
                 let mut silent = studio_core::progress::Silent;
                 let refreshed = if matches!(strategy, StrategyArg::Diverse) {
-                    let s = studio_core::active_loop::suggest(
+                    let s = studio_core::active::suggest::suggest(
                         &p,
                         &embedder,
                         &mut cache,
@@ -296,11 +307,11 @@ pub fn run(args: ProjectArgs) -> Result<()> {
                     print_rows(&s.rows, json);
                     return Ok(());
                 } else {
-                    studio_core::active_loop::refresh(
+                    studio_core::active::suggest::refresh(
                         &p,
                         &embedder,
                         &mut cache,
-                        studio_core::active_loop::MAX_PREDICTED,
+                        studio_core::active::suggest::MAX_PREDICTED,
                         &mut silent,
                         &cancel,
                     )?
@@ -320,6 +331,7 @@ pub fn run(args: ProjectArgs) -> Result<()> {
             Ok(())
         }
         Verb::List(a) => list(a),
+        Verb::Runs { project, json } => runs(project, json),
     }
 }
 
@@ -704,9 +716,64 @@ fn print_rows(rows: &[TextRow], json: bool) {
 }
 
 /// One line on stderr when the suggestion classifier was refitted.
-fn report_refresh(r: &studio_core::active_loop::Refresh) {
+fn report_refresh(r: &studio_core::active::suggest::Refresh) {
     eprintln!(
         "retrained the suggestion model on {} labels and predicted {} texts ({:.1} s)",
         r.labelled, r.predicted, r.seconds
     );
+}
+
+/// `studio project runs`: what `studio_core::ops::runs::list_runs` returns, as a table or
+/// JSON. A score that was not measured is "—" (null in JSON), never 0.
+fn runs(project: PathBuf, json: bool) -> Result<()> {
+    let runs = studio_core::ops::runs::list_runs(&project)?;
+    if json {
+        let rows: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "base_model": r.base_model,
+                    "method": r.method,
+                    "label_count": r.label_count,
+                    "status": r.status,
+                    "test_accuracy": r.test.as_ref().map(|m| m.accuracy),
+                    "test_macro_f1": r.test.as_ref().map(|m| m.macro_f1),
+                    "test_n": r.test.as_ref().map(|m| m.n),
+                    "model_dir": r.model_dir,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if runs.is_empty() {
+        println!(
+            "no runs yet; train one with `studio train --project {}`",
+            project.display()
+        );
+        return Ok(());
+    }
+    println!(
+        "{:>4}  {:<24} {:<8} {:>6}  {:<10} {:>9}",
+        "run", "base model", "method", "labels", "status", "test acc."
+    );
+    for r in &runs {
+        let test = r.test.as_ref().map(|m| m.accuracy);
+        let note = r
+            .test
+            .as_ref()
+            .map(crate::render::trust_note)
+            .unwrap_or_default();
+        println!(
+            "{:>4}  {:<24} {:<8} {:>6}  {:<10} {:>9}{note}",
+            r.id,
+            r.base_model,
+            r.method.as_deref().unwrap_or("—"),
+            r.label_count.map_or_else(|| "—".into(), |n| n.to_string()),
+            r.status.as_str(),
+            crate::render::percent(test),
+        );
+    }
+    Ok(())
 }

@@ -3,16 +3,17 @@
 use crate::render::Terminal;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use studio_core::active::{Pick, ProbeOptions};
+use studio_core::active::Pick;
+use studio_core::classify::infer::SentenceEmbedder;
+use studio_core::classify::probe::ProbeOptions;
+use studio_core::classify::train::{Mode, Target, TrainOptions};
 use studio_core::data::{read_labeled, LabeledData};
 use studio_core::device::{self, DeviceChoice};
-use studio_core::infer::SentenceEmbedder;
 use studio_core::progress::CancelToken;
-use studio_core::report::active::{labels_to_reach, simulate, ActiveSpec};
-use studio_core::report::curve::{
+use studio_core::studies::active::{labels_to_reach, simulate, ActiveSpec};
+use studio_core::studies::curve::{
     curve_svg, forecast, learning_curve, sample_per_class, summarize, CurveSpec,
 };
-use studio_core::train::{Mode, Target, TrainOptions};
 
 /// Arguments of `studio report`.
 #[derive(Debug, clap::Args)]

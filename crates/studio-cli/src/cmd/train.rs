@@ -1,15 +1,19 @@
-//! `studio train`: fine-tune, evaluate on the validation split, export.
+//! `studio train`: an adapter over [`studio_core::ops::train`]. With `--project` it
+//! trains a project run exactly as the app's Train pane does (train and validation
+//! splits, test kept out, the run recorded); with `--data` it trains from a file.
 
 use crate::render::{human_secs, Terminal};
 use anyhow::Result;
 use std::path::PathBuf;
 use studio_core::arch::Pooling;
+use studio_core::classify::eval::Metrics;
+use studio_core::classify::train::{Estimate, Mode, Preset, TrainOptions, TrainedModel};
 use studio_core::data::read_labeled;
-use studio_core::device::{self, DeviceChoice};
-use studio_core::export::{export, CardInfo};
-use studio_core::infer::Predictor;
+use studio_core::device::DeviceChoice;
+use studio_core::ops::train::{self as op, TrainFile, TrainRequest};
+use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
-use studio_core::train::{estimate, train, Mode, Preset, Target, TrainOptions};
+use studio_core::project::Project;
 
 /// Arguments of `studio train`.
 #[derive(Debug, clap::Args)]
@@ -34,9 +38,9 @@ pub struct TrainArgs {
     /// fewshot (contrastive pairs, then the classifier; chosen by the presets when labels are few).
     #[arg(long)]
     mode: Option<Mode>,
-    /// quick, balanced or best.
-    #[arg(long, default_value = "balanced")]
-    preset: Preset,
+    /// quick, balanced or best (default: quick, as in the app).
+    #[arg(long)]
+    preset: Option<Preset>,
     /// Maximum epochs (early stopping may end sooner).
     #[arg(long)]
     epochs: Option<usize>,
@@ -64,11 +68,13 @@ pub struct TrainArgs {
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
-    /// Also evaluate on this held-out labelled file and put the result in the model card.
-    #[arg(long)]
+    /// Also evaluate on this held-out labelled file and put the result in the model card
+    /// (with --data; a project run is scored on the project's test split).
+    #[arg(long, conflicts_with = "project")]
     test: Option<PathBuf>,
-    /// Where to write the exported classifier.
-    #[arg(long, required_unless_present = "estimate")]
+    /// Where to write the exported classifier (with --data; a project run keeps its
+    /// model with the project's runs: `studio project runs`).
+    #[arg(long, required_unless_present_any = ["estimate", "project"])]
     out: Option<PathBuf>,
     /// Print the settings the run would use and a measured time estimate; train nothing.
     #[arg(long)]
@@ -88,92 +94,101 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
 
 /// Runs `studio train`.
 pub fn run(a: TrainArgs) -> Result<()> {
-    let (store, catalog) = super::store_and_catalog();
-    let base = store.resolve(&a.model, &catalog)?;
-    let (data, source) = match (&a.data, &a.project) {
-        (Some(path), _) => (
-            read_labeled(path, &a.text_col, &a.label_col, None)?,
-            path.display().to_string(),
-        ),
-        (None, Some(p)) => (
-            studio_core::project::Project::open(p)?.training_data()?,
-            format!("project {}", p.display()),
-        ),
-        (None, None) => unreachable!("clap requires --data or --project"),
-    };
-    let dev = device::open(a.device)?;
-    let mut term = Terminal::new(a.quiet);
-    if !a.quiet {
-        eprintln!("· {}", dev.explanation);
-        if data.skipped_empty > 0 {
-            eprintln!("· skipped {} rows with an empty text", data.skipped_empty);
-        }
-    }
-    let opts = TrainOptions {
-        preset: a.preset,
-        mode: a.mode,
-        epochs: a.epochs,
-        lr: a.lr,
-        batch_size: a.batch_size,
-        max_len: a.max_len,
-        pooling: a.pooling,
-        seed: a.seed,
-        class_weights: a.class_weights,
-        head_l2: a.l2,
-        ..TrainOptions::default()
+    let engine = Engine::with_device(&super::studio_home(), a.device);
+    let req = TrainRequest {
+        model: a.model.clone(),
+        options: TrainOptions {
+            preset: a.preset.unwrap_or_default(),
+            mode: a.mode,
+            epochs: a.epochs,
+            lr: a.lr,
+            batch_size: a.batch_size,
+            max_len: a.max_len,
+            pooling: a.pooling,
+            seed: a.seed,
+            class_weights: a.class_weights,
+            head_l2: a.l2,
+            ..TrainOptions::default()
+        },
     };
     let cancel = CancelToken::new();
-    let target = Target {
-        device: &dev.device,
-        kind: dev.kind,
-    };
     if a.estimate {
-        let e = estimate(&base, &data, &opts, target, &cancel)?;
-        let epochs = match e.plan.mode {
-            Mode::Full | Mode::Lora => format!(", up to {} epochs", e.plan.epochs),
-            Mode::Head | Mode::Fewshot => String::new(),
+        let data = match (&a.data, &a.project) {
+            (Some(path), _) => read_labeled(path, &a.text_col, &a.label_col, None)?,
+            (None, Some(p)) => op::project_data(&Project::open(p)?)?.0,
+            (None, None) => unreachable!("clap requires --data or --project"),
         };
-        println!(
-            "{}\nmode {}{epochs}; {} texts to train on, {} for validation\nforward pass {:.1} ms per text here; about {} if every epoch runs",
-            e.plan.why,
-            format!("{:?}", e.plan.mode).to_lowercase(),
-            e.train_texts,
-            e.validation_texts,
-            e.forward_secs_per_text * 1e3,
-            crate::render::human_secs(e.seconds)
-        );
+        let e = op::estimate(
+            &engine,
+            &req,
+            &data,
+            &mut op::measured_speed(&engine, &data, &cancel),
+        )?;
+        print_estimate(&e);
         return Ok(());
     }
-    let out = a
-        .out
-        .clone()
-        .expect("clap requires --out unless --estimate");
-    let model = train(&base, &data, &opts, target, &mut term, &cancel)?;
-    term.finish();
-    let base_name = catalog
-        .models
-        .iter()
-        .find(|m| store.path_of(&m.id) == base.dir)
-        .map_or_else(|| base.dir.display().to_string(), |m| m.hf_repo.clone());
-    let mut card = CardInfo {
-        base_name,
-        data_source: source,
-        test_metrics: None,
-    };
-    if let Some(test) = &a.test {
-        let predictor = Predictor::new(
-            model.classifier()?,
-            model.tokenizer.clone(),
-            model.label_names.clone(),
-            dev.device.clone(),
-        )?;
-        let data = read_labeled(test, &a.text_col, &a.label_col, Some(&model.label_names))?;
-        card.test_metrics = Some(super::eval::evaluate(&predictor, &data)?);
+    let mut term = Terminal::new(a.quiet);
+    match (&a.data, &a.project) {
+        (_, Some(project)) => {
+            let o = op::train_project_run(&engine, project, &req, &mut term, &cancel)?;
+            term.finish();
+            print_trained(&o.trained);
+            print_test("project test split", o.test.as_ref());
+            println!(
+                "run {} recorded in {}; its model: {}",
+                o.run_id,
+                project.display(),
+                o.model_dir.display()
+            );
+        }
+        (Some(data), None) => {
+            let files = TrainFile {
+                data: data.clone(),
+                text_col: a.text_col.clone(),
+                label_col: a.label_col.clone(),
+                test: a.test.clone(),
+                out: a.out.clone().expect("clap requires --out with --data"),
+            };
+            let o = op::train_file(&engine, &req, &files, &mut term, &cancel)?;
+            term.finish();
+            if !a.quiet && o.skipped > 0 {
+                eprintln!(
+                    "· left out {} rows with an empty or unreadable text",
+                    o.skipped
+                );
+            }
+            print_trained(&o.trained);
+            if a.test.is_some() {
+                print_test("held-out test", o.test.as_ref());
+            }
+            println!("exported to {}", o.out.display());
+        }
+        (None, None) => unreachable!("clap requires --data or --project"),
     }
-    let out = export(&model, &out, &card)?;
+    Ok(())
+}
+
+fn print_estimate(e: &Estimate) {
+    let epochs = match e.plan.mode {
+        Mode::Full | Mode::Lora => format!(", up to {} epochs", e.plan.epochs),
+        Mode::Head | Mode::Fewshot => String::new(),
+    };
+    println!(
+        "{}\nmode {}{epochs}; {} texts to train on, {} for validation\nforward pass {:.1} ms per text here; about {} if every epoch runs",
+        e.plan.why,
+        e.plan.mode,
+        e.train_texts,
+        e.validation_texts,
+        e.forward_secs_per_text * 1e3,
+        human_secs(e.seconds)
+    );
+}
+
+fn print_trained(model: &TrainedModel) {
     let v = &model.validation;
     let validation = if v.n == 0 {
-        "no validation split (fewer than 20 texts of some label, so all of them trained; pass --test to measure)".to_string()
+        "no validation split (fewer than 20 texts of some label, so all of them trained)"
+            .to_string()
     } else {
         format!(
             "validation accuracy {:.4}, macro-F1 {:.4} on {} texts",
@@ -181,18 +196,23 @@ pub fn run(a: TrainArgs) -> Result<()> {
         )
     };
     println!(
-        "trained {:?} in {} ({} epochs, {} steps): {validation}",
+        "trained {} in {} ({} epochs, {} steps): {validation}",
         model.plan.mode,
         human_secs(model.seconds),
         model.history.len(),
         model.step_losses.len(),
     );
-    if let Some(t) = &card.test_metrics {
-        println!(
-            "held-out test: accuracy {:.4}, macro-F1 {:.4} on {} texts",
-            t.accuracy, t.macro_f1, t.n
-        );
+}
+
+fn print_test(what: &str, m: Option<&Metrics>) {
+    match m {
+        Some(t) => println!(
+            "{what}: accuracy {:.4}, macro-F1 {:.4} on {} texts{}",
+            t.accuracy,
+            t.macro_f1,
+            t.n,
+            crate::render::trust_note(t)
+        ),
+        None => println!("{what}: — (no labelled texts held out for testing)"),
     }
-    println!("exported to {}", out.display());
-    Ok(())
 }

@@ -1,19 +1,18 @@
 //! Reading labelled and unlabelled texts from files.
 //!
-//! `table` turns a CSV, TSV, JSONL or TXT file into named columns; this module picks the
-//! text and label columns out of it and checks what training needs (two labels at least,
-//! no empty file). The project importer (encodings, Excel, streaming) builds on the same
-//! [`LabeledData`] type.
+//! Every file a user gives us goes through [`import`] (formats, encodings, column
+//! mapping, rejected rows): a project import streams it into the store, and
+//! [`read_labeled`] / [`read_texts`] read it for training, evaluation and prediction.
+//! [`LabeledData`] is what the classifiers learn from.
 
 pub mod import;
+mod read;
 mod split;
-mod table;
 
+pub use read::{read_labeled, read_texts};
 pub use split::{stratified_split, Split};
-pub use table::{read_table, Format, Table};
 
 use crate::{Result, StudioError};
-use std::path::Path;
 
 /// Texts with one label each; labels are indices into `label_names`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +25,8 @@ pub struct LabeledData {
     pub label_names: Vec<String>,
     /// Rows skipped because their text was empty.
     pub skipped_empty: usize,
+    /// Rows the importer could not read (bad quoting, invalid JSON, ...).
+    pub rejected: usize,
 }
 
 impl LabeledData {
@@ -111,6 +112,7 @@ impl LabeledData {
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             label_names: self.label_names.clone(),
             skipped_empty: 0,
+            rejected: 0,
         }
     }
 
@@ -133,79 +135,4 @@ impl LabeledData {
             _ => Ok(()),
         }
     }
-}
-
-/// Reads a labelled file (CSV, TSV or JSONL) for training or evaluation.
-///
-/// `label_order` fixes the label ids (as a model's `id2label` does); without it labels are
-/// sorted by name.
-pub fn read_labeled(
-    path: &Path,
-    text_col: &str,
-    label_col: &str,
-    label_order: Option<&[String]>,
-) -> Result<LabeledData> {
-    let table = read_table(path)?;
-    if table.format == Format::Txt {
-        return Err(StudioError::MissingColumn {
-            path: path.to_path_buf(),
-            column: label_col.to_string(),
-            role: "label",
-            flag: "--label-col",
-            found: "one text a line, no columns".into(),
-        });
-    }
-    let ti = table.column(text_col, "text", "--text-col")?;
-    let li = table.column(label_col, "label", "--label-col")?;
-    let mut pairs = Vec::with_capacity(table.rows.len());
-    let mut blank_labels = Vec::new();
-    for (row, line) in table.rows.iter().zip(&table.lines) {
-        let label = row[li].trim();
-        if label.is_empty() {
-            if !row[ti].trim().is_empty() {
-                blank_labels.push(*line);
-            }
-            continue;
-        }
-        pairs.push((row[ti].clone(), label.to_string()));
-    }
-    if pairs.is_empty() {
-        return Err(StudioError::TooFewExamples {
-            what: format!(
-                "{} has no labelled rows: every value in column \"{label_col}\" is empty",
-                path.display()
-            ),
-        });
-    }
-    if let (Some(order), Some(bad)) = (
-        label_order,
-        pairs
-            .iter()
-            .find(|(_, l)| !label_order.unwrap_or(&[]).contains(l)),
-    ) {
-        return Err(StudioError::InvalidSetting(format!(
-            "{}: label \"{}\" is not one the model knows ({}); evaluate with data labelled with the model's labels",
-            path.display(),
-            bad.1,
-            order.join(", ")
-        )));
-    }
-    LabeledData::from_pairs(pairs, label_order)
-}
-
-/// Reads texts to classify: a .txt file (one text a line) or the `text_col` column of a
-/// CSV, TSV or JSONL file. Empty lines are skipped.
-pub fn read_texts(path: &Path, text_col: &str) -> Result<Vec<String>> {
-    let table = read_table(path)?;
-    let ti = if table.format == Format::Txt {
-        0
-    } else {
-        table.column(text_col, "text", "--text-col")?
-    };
-    Ok(table
-        .rows
-        .into_iter()
-        .map(|mut r| std::mem::take(&mut r[ti]))
-        .filter(|t| !t.trim().is_empty())
-        .collect())
 }

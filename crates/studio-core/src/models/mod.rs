@@ -10,7 +10,7 @@ pub mod store;
 pub mod tokenizer;
 
 pub use catalog::{Catalog, CatalogEntry};
-pub use folder::ModelFolder;
+pub use folder::{ModelFolder, PoolingSource};
 pub use pull::{pull, PullOptions, PullSource};
 pub use store::ModelStore;
 pub use tokenizer::{Batch, TextTokenizer};

@@ -21,9 +21,7 @@ mod runs;
 pub mod schema;
 
 pub use import::{Duplicate, IdKind, ImportReport, ImportSettings};
-pub use query::{
-    Embedder, Filter, LabelFilter, PageQuery, Stats, Strategy, TextRow, TrainingSplits,
-};
+pub use query::{Filter, LabelFilter, PageQuery, Stats, Strategy, TextRow, TrainingSplits};
 pub use runs::{Run, RunRecord};
 
 use crate::{Result, StudioError};

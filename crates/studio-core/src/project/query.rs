@@ -125,7 +125,7 @@ pub enum Strategy {
     /// its top two probabilities). Needs predictions ([`Project::store_predictions`]).
     Uncertain,
     /// Unlabelled texts unlike each other. Needs text embeddings: call
-    /// [`Project::next_diverse`] with an [`Embedder`].
+    /// `crate::active::diverse::next_diverse` with an embedder.
     Diverse,
 }
 
@@ -142,13 +142,6 @@ impl Strategy {
             ))),
         }
     }
-}
-
-/// Turns texts into vectors, for the diverse strategy (the engine implements it with
-/// a model's sentence embeddings).
-pub trait Embedder {
-    /// One vector per text, all of the same length.
-    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
 }
 
 /// The labelled data divided by split, for training.
@@ -377,7 +370,7 @@ impl Project {
     }
 
     /// The next `n` unlabelled texts to label, picked by `strategy`. For
-    /// [`Strategy::Diverse`] use [`Project::next_diverse`].
+    /// [`Strategy::Diverse`] use [`crate::active::diverse::next_diverse`].
     pub fn next_to_label(&self, strategy: Strategy, n: usize) -> Result<Vec<TextRow>> {
         let c = self.conn();
         let ids: Vec<i64> = match strategy {
@@ -453,58 +446,16 @@ impl Project {
         Ok(picked)
     }
 
-    /// The next `n` texts by diversity: one per cluster (in embedding space) of 20×n
-    /// random unlabelled texts: the one the model is least sure of when a model exists,
-    /// else the most typical one (see [`crate::active::Pick`]; the simulation in `studio
-    /// report active` measures both).
-    pub fn next_diverse(&self, n: usize, embedder: &mut dyn Embedder) -> Result<Vec<TextRow>> {
-        self.next_diverse_with(n, |rows: &[TextRow]| {
-            let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
-            embedder.embed(&texts)
-        })
-    }
-
-    /// [`Project::next_diverse`] with vectors from `vectors` (one per row, e.g. from a
-    /// cache kept between calls).
-    pub fn next_diverse_with<F>(&self, n: usize, mut vectors: F) -> Result<Vec<TextRow>>
-    where
-        F: FnMut(&[TextRow]) -> Result<Vec<Vec<f32>>>,
-    {
-        use crate::active::{cluster, fill_up, CLUSTER_SAMPLE_PER_PICK};
-        // A new sample after every label, the same one for the same project state.
-        let seed = self.stats()?.labelled;
-        let pool = self.next_to_label(Strategy::Random { seed }, n * CLUSTER_SAMPLE_PER_PICK)?;
-        if pool.len() <= n {
-            return Ok(pool);
-        }
-        let vecs = vectors(&pool)?;
-        // Least sure first: the probability of the model's guess (none: last).
-        let sureness: Vec<f32> = pool
-            .iter()
-            .map(|r| r.confidence.unwrap_or(f32::INFINITY))
-            .collect();
-        let with_model = self.model_version()?.is_some();
-        let mut order: Vec<usize> = (0..pool.len()).collect();
-        if with_model {
-            order.sort_by(|&a, &b| sureness[a].total_cmp(&sureness[b]).then(a.cmp(&b)));
-        }
-        let chosen = fill_up(
-            cluster::one_per_cluster(&vecs, n, with_model.then_some(&sureness[..]), seed),
-            &order,
-            n,
-        );
-        Ok(chosen.into_iter().map(|i| pool[i].clone()).collect())
-    }
-
-    /// The labelled texts, with `label_names` in the project's label order: what
-    /// `studio train --project` trains on.
-    pub fn training_data(&self) -> Result<LabeledData> {
+    /// Every labelled text, of every split, with `label_names` in the project's label
+    /// order. Not what a run learns from: that is the train and validation splits
+    /// (`crate::ops::train::project_data`), with the test split kept for evaluation.
+    pub fn all_labelled(&self) -> Result<LabeledData> {
         let names = self.label_names()?;
         let pairs = self.labelled_pairs(None)?;
         LabeledData::from_pairs(pairs, Some(&names))
     }
 
-    /// [`Project::training_data`] divided by the project's stable splits.
+    /// [`Project::all_labelled`] divided by the project's stable splits.
     pub fn training_splits(&self) -> Result<TrainingSplits> {
         let names = self.label_names()?;
         let part = |s: SplitName| -> Result<LabeledData> {

@@ -8,9 +8,9 @@
 use super::{batches, cross_entropy, optim, score, Fitted, Plan};
 use crate::arch::params::MaskRng;
 use crate::arch::{Classifier, ForwardCtx, ParamStore};
+use crate::classify::eval::Metrics;
+use crate::classify::infer::logits_for;
 use crate::data::{LabeledData, Split};
-use crate::eval::Metrics;
-use crate::infer::logits_for;
 use crate::models::TextTokenizer;
 use crate::progress::{CancelToken, EpochInfo, Event, Observer, StepInfo};
 use crate::{Result, StudioError};

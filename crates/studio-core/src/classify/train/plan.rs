@@ -20,6 +20,18 @@ pub enum Mode {
     Fewshot,
 }
 
+impl std::fmt::Display for Mode {
+    /// The mode's name as the CLI takes it and the run records store it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Full => "full",
+            Self::Lora => "lora",
+            Self::Head => "head",
+            Self::Fewshot => "fewshot",
+        })
+    }
+}
+
 impl FromStr for Mode {
     type Err = StudioError;
     fn from_str(s: &str) -> Result<Self> {
@@ -39,10 +51,11 @@ impl FromStr for Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// Seconds to a minute: a classifier on frozen features.
+    /// Seconds to a minute: a classifier on frozen features. The default of both faces:
+    /// a first real model while the user waits at the screen.
+    #[default]
     Quick,
     /// Fine-tunes the whole model for a few epochs.
-    #[default]
     Balanced,
     /// More epochs, longer inputs, more patience.
     Best,
@@ -133,7 +146,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
-            preset: Preset::Balanced,
+            preset: Preset::Quick,
             mode: None,
             epochs: None,
             lr: None,

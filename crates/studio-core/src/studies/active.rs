@@ -2,7 +2,8 @@
 //! each strategy asks for them, a fast classifier is retrained after every batch, and we
 //! record test accuracy against the number of labels.
 
-use crate::active::{pick, rows_tensor, LinearProbe, Pick, ProbeOptions};
+use crate::active::{pick, Pick};
+use crate::classify::probe::{rows_tensor, LinearProbe, ProbeOptions};
 use crate::progress::{CancelToken, Event, Observer};
 use crate::Result;
 use candle_core::{Device, Tensor};
@@ -83,7 +84,7 @@ pub fn simulate(
                 let correct = test_probs
                     .iter()
                     .zip(test_labels)
-                    .filter(|(p, &t)| crate::infer::argmax(p) == t)
+                    .filter(|(p, &t)| crate::classify::infer::argmax(p) == t)
                     .count();
                 out.push(ActivePoint {
                     strategy,

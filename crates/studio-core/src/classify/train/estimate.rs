@@ -8,8 +8,8 @@
 
 use super::{split_and_plan, Mode, Plan, SplitPlan, Target, TrainOptions};
 use crate::arch::{Classifier, ParamStore};
+use crate::classify::infer::features_for;
 use crate::data::LabeledData;
-use crate::infer::features_for;
 use crate::models::ModelFolder;
 use crate::progress::CancelToken;
 use crate::Result;
@@ -193,7 +193,7 @@ fn spread_sample(n: usize, k: usize) -> Vec<usize> {
 mod tests {
     use super::*;
     use crate::arch::Pooling;
-    use crate::train::make_plan;
+    use crate::classify::train::make_plan;
 
     fn plan(mode: Mode, epochs: usize) -> Plan {
         let opts = TrainOptions {

@@ -2,13 +2,13 @@
 //! method, over several seeds; and a forecast of how many more labels the next step of
 //! accuracy would take.
 
-use crate::active::{rows_tensor, LinearProbe, ProbeOptions};
+use crate::classify::eval::Metrics;
+use crate::classify::infer::Predictor;
+use crate::classify::probe::{rows_tensor, LinearProbe, ProbeOptions};
+use crate::classify::train::{train, Mode, Target, TrainOptions};
 use crate::data::LabeledData;
-use crate::eval::Metrics;
-use crate::infer::Predictor;
 use crate::models::ModelFolder;
 use crate::progress::{CancelToken, Event, Observer};
-use crate::train::{train, Mode, Target, TrainOptions};
 use crate::Result;
 use plotters::prelude::*;
 use rand::seq::SliceRandom;
@@ -145,7 +145,7 @@ pub fn probe_curve(
         let predicted: Vec<usize> = probe
             .predict_proba(&eval_t)?
             .iter()
-            .map(|p| crate::infer::argmax(p))
+            .map(|p| crate::classify::infer::argmax(p))
             .collect();
         let m = Metrics::compute(eval_labels, &predicted, label_names);
         Ok(CurvePoint {
@@ -344,11 +344,11 @@ pub fn forecast(rows: &[CurveRow], method: Mode, step: f64) -> Option<Forecast> 
 
 /// Accuracy against labels per class (log scale), one line per method, ±1 std bars.
 pub fn curve_svg(rows: &[CurveRow], title: &str) -> String {
-    super::render_svg((720, 420), |root| draw_curve(root, rows, title))
+    crate::charts::render_svg((720, 420), |root| draw_curve(root, rows, title))
 }
 
 fn draw_curve(
-    root: &super::SvgArea<'_>,
+    root: &crate::charts::SvgArea<'_>,
     rows: &[CurveRow],
     title: &str,
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {

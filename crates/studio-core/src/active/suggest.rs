@@ -2,12 +2,10 @@
 //! on sentence vectors of the labelled texts (seconds on a CPU), store its predictions for
 //! the unlabelled texts, and so let `next --strategy uncertain|diverse` pick what to label.
 
-use crate::active::{rows_tensor, LinearProbe, ProbeOptions};
-use crate::infer::SentenceEmbedder;
+use crate::classify::infer::SentenceEmbedder;
+use crate::classify::probe::{rows_tensor, LinearProbe, ProbeOptions};
 use crate::progress::{CancelToken, Event, Observer, Silent};
-use crate::project::{Filter, LabelFilter, PageQuery, Project, RunRecord, SplitName, TextRow};
-use crate::report::curve::{curve_svg, forecast, probe_curve, summarize, CurveRow, Forecast};
-use crate::train::Mode;
+use crate::project::{Filter, LabelFilter, PageQuery, Project, RunRecord, TextRow};
 use crate::{Result, StudioError};
 use candle_core::Device;
 use std::collections::HashMap;
@@ -81,7 +79,7 @@ pub struct Suggestions {
 /// "What should I label next", with the model in the loop: refits the fast classifier
 /// (and its pre-labels) once `every` new labels have arrived and they cover two labels,
 /// then picks `n` texts by uncertainty mixed with diversity
-/// ([`Project::next_diverse_with`]), on vectors from `cache`. Before any model exists it
+/// ([`super::diverse::next_diverse_with`]), on vectors from `cache`. Before any model exists it
 /// picks the most typical text of each of `n` clusters.
 pub fn suggest(
     project: &Project,
@@ -110,7 +108,7 @@ pub fn suggest(
     } else {
         None
     };
-    let rows = project.next_diverse_with(n, |rows: &[TextRow]| {
+    let rows = super::diverse::next_diverse_with(project, n, |rows: &[TextRow]| {
         cache.vectors(rows, embedder, &mut Silent, cancel)
     })?;
     Ok(Suggestions { rows, refresh })
@@ -135,7 +133,7 @@ pub fn needs_refresh(project: &Project, every: usize) -> Result<bool> {
     Ok(labelled >= 2 && (last == 0 || labelled >= last + every.max(1)))
 }
 
-fn all_rows(project: &Project, label: LabelFilter, cap: usize) -> Result<Vec<TextRow>> {
+pub(crate) fn all_rows(project: &Project, label: LabelFilter, cap: usize) -> Result<Vec<TextRow>> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -224,65 +222,5 @@ pub fn refresh(
         labelled: labelled.len(),
         predicted: rows.len(),
         seconds,
-    })
-}
-/// Test-split texts a learning curve needs before its numbers mean anything.
-pub const MIN_CURVE_EVAL: usize = 10;
-
-/// How accuracy grows with labels on a project, and what more labels would buy.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LabelCurve {
-    /// Mean and spread per size (the last row: every labelled training text).
-    pub rows: Vec<CurveRow>,
-    /// Labels per class the next +0.02 of accuracy needs, if the curve still rises.
-    pub forecast: Option<Forecast>,
-    /// Test-split texts it was measured on.
-    pub eval_texts: usize,
-    /// The chart (SVG).
-    pub svg: String,
-}
-
-/// Seeds of the project learning curve (each draws another sample per size).
-const CURVE_SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
-
-/// The learning curve of the fast classifier on the project's own labels: trained on
-/// samples of its train and validation splits, tested on its test split (see
-/// [`probe_curve`]). Seconds after the first call: vectors come from `cache`.
-pub fn label_curve(
-    project: &Project,
-    embedder: &SentenceEmbedder,
-    cache: &mut VectorCache,
-    cancel: &CancelToken,
-) -> Result<LabelCurve> {
-    let names = project.label_names()?;
-    let labelled = all_rows(project, LabelFilter::Labelled, usize::MAX)?;
-    let label_id = |r: &TextRow| {
-        r.label
-            .as_ref()
-            .and_then(|l| names.iter().position(|n| n == l))
-    };
-    let (eval_rows, pool_rows): (Vec<TextRow>, Vec<TextRow>) = labelled
-        .into_iter()
-        .filter(|r| label_id(r).is_some())
-        .partition(|r| r.split == Some(SplitName::Test));
-    if eval_rows.len() < MIN_CURVE_EVAL {
-        return Err(StudioError::TooFewExamples {
-            what: format!(
-                "a learning curve needs at least {MIN_CURVE_EVAL} labelled texts in the test split and this project has {}; label more texts to see one",
-                eval_rows.len()
-            ),
-        });
-    }
-    let pool_y: Vec<usize> = pool_rows.iter().filter_map(label_id).collect();
-    let eval_y: Vec<usize> = eval_rows.iter().filter_map(label_id).collect();
-    let pool = cache.vectors(&pool_rows, embedder, &mut Silent, cancel)?;
-    let eval = cache.vectors(&eval_rows, embedder, &mut Silent, cancel)?;
-    let points = probe_curve(&pool, &pool_y, &eval, &eval_y, &names, &CURVE_SEEDS, cancel)?;
-    let rows = summarize(&points);
-    Ok(LabelCurve {
-        forecast: forecast(&rows, Mode::Head, 0.02),
-        svg: curve_svg(&rows, "accuracy against labels (fast classifier)"),
-        eval_texts: eval_rows.len(),
-        rows,
     })
 }

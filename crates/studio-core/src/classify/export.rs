@@ -16,8 +16,8 @@
 //! place at the end, so a failed export never damages an earlier one.
 
 use crate::arch::{names, Family, Pooling};
-use crate::train::TrainedModel;
-use crate::{report, Result, StudioError};
+use crate::classify::train::TrainedModel;
+use crate::{charts, Result, StudioError};
 use candle_core::{DType, Device, Tensor};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -35,8 +35,11 @@ pub struct CardInfo {
     pub base_name: String,
     /// Where the training data came from (file name or project).
     pub data_source: String,
+    /// Which pooling the base model was read with and why (see
+    /// `crate::models::ModelFolder::pooling_note`).
+    pub pooling_note: String,
     /// Metrics on a held-out set, if one was evaluated.
-    pub test_metrics: Option<crate::eval::Metrics>,
+    pub test_metrics: Option<crate::classify::eval::Metrics>,
 }
 
 /// Writes `model` to `out`. Returns the folder.
@@ -113,11 +116,11 @@ fn write_folder(model: &TrainedModel, dir: &Path, card: &CardInfo) -> Result<()>
     write_json(&dir.join("metrics.json"), &metrics)?;
     write_text(
         &dir.join("loss.svg"),
-        &report::loss_chart_svg(&model.step_losses, &model.history),
+        &charts::loss_chart_svg(&model.step_losses, &model.history),
     )?;
     write_text(
         &dir.join("validation.svg"),
-        &report::validation_chart_svg(&model.history),
+        &charts::validation_chart_svg(&model.history),
     )?;
     write_text(
         &dir.join("README.md"),
@@ -135,7 +138,7 @@ pub fn export_tensors(model: &TrainedModel) -> Result<HashMap<String, Tensor>> {
         .filter(|(n, _)| !n.contains(".lora_") && !n.starts_with("studio."))
         .collect();
     // Merge LoRA.
-    if model.plan.mode == crate::train::Mode::Lora {
+    if model.plan.mode == crate::classify::train::Mode::Lora {
         let clf = model.classifier()?;
         for (name, lin) in clf.linear_layers() {
             tensors.insert(name, lin.merged_weight()?.detach());
@@ -328,17 +331,17 @@ fn model_card(model: &TrainedModel, card: &CardInfo, extra_layer: bool) -> Strin
     let p = &model.plan;
     s.push_str("## Settings\n\n");
     s.push_str(&format!(
-        "- mode: {:?}; preset: {:?} ({})\n- epochs: {} max, {} run (early stopping on validation macro-F1, patience {})\n- learning rate {:e}, batch {}, max length {} tokens, weight decay {}, warmup {}%, gradient clip {}\n- pooling: {:?}{}\n- device: {}; time: {:.1} s\n\n",
+        "- mode: {:?}; preset: {:?} ({})\n- epochs: {} max, {} run (early stopping on validation macro-F1, patience {})\n- learning rate {:e}, batch {}, max length {} tokens, weight decay {}, warmup {}%, gradient clip {}\n- pooling: {:?} ({}){}\n- device: {}; time: {:.1} s\n\n",
         p.mode, p.preset, p.why, p.epochs, model.history.len(), p.patience, p.lr, p.batch_size,
-        p.max_len, p.weight_decay, p.warmup_ratio * 100.0, p.max_grad_norm, p.pooling,
-        if p.mode == crate::train::Mode::Lora { format!("; LoRA rank {}, alpha {} (merged into the weights)", p.lora_rank, p.lora_alpha) } else { String::new() },
+        p.max_len, p.weight_decay, p.warmup_ratio * 100.0, p.max_grad_norm, p.pooling, card.pooling_note,
+        if p.mode == crate::classify::train::Mode::Lora { format!("; LoRA rank {}, alpha {} (merged into the weights)", p.lora_rank, p.lora_alpha) } else { String::new() },
         model.device_kind, model.seconds
     ));
     if extra_layer {
         s.push_str("The classifier was trained on the mean of the token vectors (how this sentence encoder was built). So that transformers' standard first-token head gives the same predictions, the export adds one encoder layer that computes that mean at the first position, and a linear head; `num_hidden_layers` is therefore one more than the base model's.\n\n");
     }
     s.push_str("## Metrics\n\n");
-    let table = |title: &str, m: &crate::eval::Metrics| {
+    let table = |title: &str, m: &crate::classify::eval::Metrics| {
         let mut t = format!(
             "**{title}** ({} texts): accuracy {:.4}, macro-F1 {:.4}\n\n| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n",
             m.n, m.accuracy, m.macro_f1

@@ -1,9 +1,9 @@
 //! Prediction: label and probabilities for one text or many.
 
 use crate::arch::{Classifier, ForwardCtx, ParamStore, Pooling};
+use crate::classify::train::batches;
 use crate::models::{ModelFolder, TextTokenizer};
 use crate::progress::CancelToken;
-use crate::train::batches;
 use crate::{Result, StudioError};
 use candle_core::{Device, Tensor};
 use serde::Serialize;
@@ -236,11 +236,5 @@ impl SentenceEmbedder {
     /// One vector per text, as rows.
     pub fn embed_rows(&self, texts: &[String], cancel: &CancelToken) -> Result<Vec<Vec<f32>>> {
         Ok(self.embed_tensor(texts, cancel, |_| {})?.to_vec2::<f32>()?)
-    }
-}
-
-impl crate::project::Embedder for SentenceEmbedder {
-    fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        self.embed_rows(texts, &CancelToken::new())
     }
 }

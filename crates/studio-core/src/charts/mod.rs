@@ -1,9 +1,6 @@
 //! Charts of a training run, drawn with plotters as SVG (for the model card and the app),
 //! learning curves and the active-learning simulation.
 
-pub mod active;
-pub mod curve;
-
 use crate::progress::EpochInfo;
 use plotters::prelude::*;
 

@@ -1,7 +1,7 @@
 //! Fine-tuning a classifier: full, LoRA, head-only or few-shot (contrastive, then the head).
 //!
 //! [`train`] takes a base model folder and labelled data and returns a [`TrainedModel`]
-//! that [`crate::export`] writes out. It splits the data (stratified, seeded), tokenizes
+//! that [`crate::classify::export`] writes out. It splits the data (stratified, seeded), tokenizes
 //! once, batches by length, and runs AdamW with warmup, linear decay, weight decay and
 //! gradient clipping; it evaluates on the validation split after every epoch and keeps the
 //! weights of the best macro-F1 (early stopping). Every batch checks the cancel token and
@@ -18,9 +18,9 @@ pub use estimate::{estimate, estimate_with, measure_speed, Estimate, Speed};
 pub use plan::{make_plan, Mode, Plan, Preset, Reason, TrainOptions};
 
 use crate::arch::{names, Classifier, EncoderConfig, ParamStore, Pooling};
+use crate::classify::eval::Metrics;
+use crate::classify::infer::{argmax, features_for};
 use crate::data::{stratified_split, LabeledData};
-use crate::eval::Metrics;
-use crate::infer::{argmax, features_for};
 use crate::models::{ModelFolder, TextTokenizer};
 use crate::progress::{CancelToken, EpochInfo, Event, Observer};
 use crate::{Result, StudioError};
@@ -189,7 +189,7 @@ pub fn train(
 
     let class_weights = if plan.class_weights {
         let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
-        let w = crate::active::balanced_weights(&y, n_labels);
+        let w = crate::classify::probe::balanced_weights(&y, n_labels);
         Some(Tensor::from_vec(w, n_labels, device)?)
     } else {
         None
@@ -372,11 +372,11 @@ fn fit_probe_head(
     let x = rows(&split.train)?;
     let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
     let k = data.label_names.len();
-    let (probe, losses) = crate::active::LinearProbe::fit_traced(
+    let (probe, losses) = crate::classify::probe::LinearProbe::fit_traced(
         &x,
         &y,
         k,
-        &crate::active::ProbeOptions {
+        &crate::classify::probe::ProbeOptions {
             l2: plan.head_l2,
             iterations: 500,
             balanced: plan.class_weights,
@@ -466,7 +466,7 @@ fn score(logits: &[Vec<f32>], truth: &[usize], labels: &[String]) -> (Metrics, f
         .iter()
         .zip(truth)
         .map(|(l, &t)| {
-            let p = crate::infer::softmax(l);
+            let p = crate::classify::infer::softmax(l);
             loss -= (p[t].max(1e-12) as f64).ln();
             argmax(l)
         })

@@ -1,0 +1,95 @@
+//! The user's operations, one function each: what the `studio` CLI's verbs and the app's
+//! commands call. A face parses its input into a typed request, calls one function here
+//! with an [`Observer`](crate::progress::Observer) and a
+//! [`CancelToken`](crate::progress::CancelToken), and renders the typed result; it does
+//! no orchestration of its own, so the two faces cannot disagree.
+//!
+//! Operations on a project take the project's *path* and open their own connection: a
+//! long job keeps writing to the project it started on even when the app has since
+//! opened another one, and it never holds the app's handle while it works.
+//!
+//! Layer: the top of the engine. Everything below is reachable; nothing below uses this.
+
+pub mod evaluate;
+pub mod export;
+pub mod predict;
+pub mod runs;
+pub mod train;
+
+use crate::classify::infer::Predictor;
+use crate::device::{self, ChosenDevice, DeviceChoice};
+use crate::models::{Catalog, ModelFolder, ModelStore};
+use crate::Result;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A test split with fewer texts than this of some label is too small to trust: the
+/// faces say so beside every score measured on it.
+pub const MIN_TRUSTED_PER_LABEL: usize = 20;
+
+/// What every operation shares: where models and runs live, the device, and the
+/// classifiers already loaded (the app asks for the same one many times; loading a
+/// model takes seconds).
+pub struct Engine {
+    home: PathBuf,
+    device: DeviceChoice,
+    predictors: Mutex<HashMap<PathBuf, Arc<Predictor>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in another thread must not wedge the engine: take the data as it is.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Engine {
+    /// An engine rooted at `home` (the model store is `home/models`, the app's runs
+    /// `home/runs`), on the best device there is.
+    pub fn new(home: &Path) -> Self {
+        Self::with_device(home, DeviceChoice::Auto)
+    }
+
+    /// An engine rooted at `home` on `device`.
+    pub fn with_device(home: &Path, device: DeviceChoice) -> Self {
+        Self {
+            home: home.to_path_buf(),
+            device,
+            predictors: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Where models, runs and settings live.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The local model store.
+    pub fn store(&self) -> ModelStore {
+        ModelStore::new(&self.home)
+    }
+
+    /// The base model a catalog id, store id or folder names.
+    pub fn base_model(&self, spec: &str) -> Result<ModelFolder> {
+        self.store().resolve(spec, &Catalog::builtin())
+    }
+
+    /// The device the engine runs on, opened.
+    pub fn device(&self) -> Result<ChosenDevice> {
+        device::open(self.device)
+    }
+
+    /// The classifier in an exported folder, loaded once.
+    pub fn predictor(&self, dir: &Path) -> Result<Arc<Predictor>> {
+        if let Some(p) = lock(&self.predictors).get(dir) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Predictor::load(dir, &self.device()?.device)?);
+        lock(&self.predictors).insert(dir.to_path_buf(), p.clone());
+        Ok(p)
+    }
+
+    /// Forgets the loaded classifiers (the app calls it when another project opens).
+    pub fn forget_models(&self) {
+        lock(&self.predictors).clear();
+    }
+}
