@@ -2,6 +2,7 @@
 //! written for the person using the app (the engine's messages already are).
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 use studio_core::StudioError;
 
 /// What went wrong, broadly.
@@ -23,33 +24,42 @@ pub enum ErrorKind {
 pub struct AppError {
     /// Broad kind.
     pub kind: ErrorKind,
-    /// One sentence: what was wrong and what to do.
+    /// A stable code (the engine's `StudioError::code`, or the shell's own: "noProject",
+    /// "input", "runtime"): the UI picks its translated message by it.
+    pub code: String,
+    /// The values the message is built from, by name (paths, labels, numbers).
+    pub params: BTreeMap<String, String>,
+    /// One sentence in English: what was wrong and what to do (the UI's fallback).
     pub message: String,
 }
 
 impl AppError {
     /// A bad input or setting.
     pub fn input(message: impl Into<String>) -> Self {
+        Self::shell(ErrorKind::Input, "input", message.into())
+    }
+
+    fn shell(kind: ErrorKind, code: &str, message: String) -> Self {
         Self {
-            kind: ErrorKind::Input,
-            message: message.into(),
+            kind,
+            code: code.into(),
+            params: BTreeMap::from([("message".to_string(), message.clone())]),
+            message,
         }
     }
 
     /// A failure at run time.
     pub fn runtime(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Runtime,
-            message: message.into(),
-        }
+        Self::shell(ErrorKind::Runtime, "runtime", message.into())
     }
 
     /// No project is open.
     pub fn no_project() -> Self {
-        Self {
-            kind: ErrorKind::NoProject,
-            message: "no project is open; create or open one on the Start page".into(),
-        }
+        Self::shell(
+            ErrorKind::NoProject,
+            "noProject",
+            "no project is open; create or open one on the Start page".into(),
+        )
     }
 }
 
@@ -62,6 +72,12 @@ impl From<StudioError> for AppError {
         };
         Self {
             kind,
+            code: e.code().into(),
+            params: e
+                .params()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             message: e.to_string(),
         }
     }

@@ -60,16 +60,57 @@ pub struct Charts {
     pub validation_svg: String,
 }
 
+/// The phases of the engine's long jobs; each has English and Chinese text in the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum PhaseName {
+    /// Tokenizing the texts.
+    Tokenize,
+    /// Encoding the texts with the frozen model.
+    Embed,
+    /// Few-shot: learning from pairs of texts.
+    Contrastive,
+    /// Training the classifier.
+    Train,
+    /// Scoring on the test split.
+    Evaluate,
+    /// Predicting texts.
+    Predict,
+    /// Reading a file into a project.
+    Import,
+    /// Downloading a model.
+    Download,
+    /// A phase this build of the UI has no words for.
+    Other,
+}
+
+impl PhaseName {
+    /// The phase the engine names `name`.
+    pub fn of(name: &str) -> Self {
+        match name {
+            "tokenize" => Self::Tokenize,
+            "embed" => Self::Embed,
+            "contrastive" => Self::Contrastive,
+            "train" => Self::Train,
+            "evaluate" => Self::Evaluate,
+            "predict" => Self::Predict,
+            "import" => Self::Import,
+            "download" => Self::Download,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// Something a long job reports.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(tag = "kind", content = "data", rename_all = "camelCase")]
 pub enum Progress {
     /// A sentence about what is happening.
     Note(String),
-    /// A phase began ("tokenize", "embed", "train", "download", "import", "predict").
+    /// A phase began.
     Phase {
         /// The phase.
-        name: String,
+        name: PhaseName,
         /// Units in it, when known.
         total: Option<f64>,
     },
@@ -141,7 +182,7 @@ impl Observer for ChannelObserver {
             Event::Phase { name, total } => {
                 self.last = None;
                 self.send(Progress::Phase {
-                    name: name.clone(),
+                    name: PhaseName::of(name),
                     total: total.map(|t| t as f64),
                 })
             }

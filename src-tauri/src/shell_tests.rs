@@ -1,15 +1,17 @@
 //! Tests of the shell's own logic (the engine has its own): project creation from a
 //! file, the export copy, progress throttling, model recommendation.
 
-use crate::commands::models::recommend;
-use crate::commands::results::{csv_field, export_folder};
+use crate::commands::results::export_info;
 use crate::commands::start::{create_blocking, free_project_path, Mapping};
 use crate::error::ErrorKind;
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::{AppState, Shared};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use studio_core::data::csv_field;
 use studio_core::models::Catalog;
+use studio_core::ops::export::copy_model_folder;
+use studio_core::ops::models::recommend;
 use studio_core::progress::{CancelToken, Event, Observer, StepInfo};
 use tauri::ipc::{Channel, InvokeResponseBody};
 
@@ -135,21 +137,22 @@ fn export_replaces_an_earlier_export_but_never_other_files() {
     let src = dir.path().join("run-1");
     std::fs::create_dir_all(&src).unwrap();
     write(&src.join("config.json"), "{}");
-    write(&src.join("README.md"), "card");
+    write(&src.join("training_args.json"), "{}");
     let dest = dir.path().join("out").join("my model");
-    let info = export_folder(&src, &dest).unwrap();
-    assert_eq!(info.files, ["README.md", "config.json"]);
+    let e = copy_model_folder(&src, &dest).unwrap();
+    let info = export_info(&e.path, e.files);
+    assert_eq!(info.files, ["config.json", "training_args.json"]);
     assert!(info.cli.contains(&format!("\"{}\"", dest.display())));
     assert!(info.python.contains("pipeline(\"text-classification\""));
     // Again: replaced in place.
     write(&src.join("metrics.json"), "{}");
-    assert_eq!(export_folder(&src, &dest).unwrap().files.len(), 3);
+    assert_eq!(copy_model_folder(&src, &dest).unwrap().files.len(), 3);
     // A folder of other things is left alone.
     let other = dir.path().join("photos");
     std::fs::create_dir_all(&other).unwrap();
     write(&other.join("cat.jpg"), "meow");
-    let err = export_folder(&src, &other).unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Input);
+    let err = copy_model_folder(&src, &other).unwrap_err();
+    assert!(err.is_user_error(), "{err}");
     assert!(other.join("cat.jpg").exists());
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out"))
         .unwrap()
@@ -193,10 +196,10 @@ fn progress_is_thinned_but_epochs_and_the_last_step_get_through() {
 fn recommends_the_multilingual_model_for_chinese_texts() {
     let c = Catalog::builtin();
     let zh = vec!["这部电影真好看".to_string(), "太无聊了".to_string()];
-    assert_eq!(recommend(&c, &zh).0, "multilingual-e5-small");
+    assert_eq!(recommend(&c, &zh).id, "multilingual-e5-small");
     let en = vec!["A fine film".to_string()];
-    assert_eq!(recommend(&c, &en).0, c.default_model().id);
-    assert_eq!(recommend(&c, &[]).0, c.default_model().id);
+    assert_eq!(recommend(&c, &en).id, c.default_model().id);
+    assert_eq!(recommend(&c, &[]).id, c.default_model().id);
 }
 
 #[test]
@@ -204,4 +207,114 @@ fn csv_fields_are_quoted_when_needed() {
     assert_eq!(csv_field("plain"), "plain");
     assert_eq!(csv_field("a, b"), "\"a, b\"");
     assert_eq!(csv_field("say \"hi\"\n"), "\"say \"\"hi\"\"\n\"");
+}
+
+/// The `studio` binary next to this test's build (test-app builds it first). Its absence
+/// fails the test: a test that cannot run must not pass.
+fn studio_binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("release/studio");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build --release -p studio-cli` first",
+        bin.display()
+    );
+    bin
+}
+
+/// One project trained through both faces with their defaults: `studio train --project`
+/// and the Train pane's command. Same runs recorded, same model (identical logits), same
+/// test metrics.
+#[test]
+fn the_cli_and_the_app_train_the_same_model_from_one_project() {
+    use crate::commands::train::{default_preset, train_blocking, TrainRequest};
+    use studio_core::arch::Family;
+    use studio_core::classify::infer::Predictor;
+    use studio_core::ops::runs::list_runs;
+    use studio_core::testing::{project_from_csv, tiny_data, tiny_model};
+
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny-bert");
+    tiny_model(&model, Family::Bert, 3);
+    let data = tiny_data(40, 2);
+    let mut csv = String::from("text,label\n");
+    for (t, &l) in data.texts.iter().zip(&data.labels) {
+        csv.push_str(&format!("{t},{}\n", data.label_names[l]));
+    }
+    let project = dir.path().join("reviews.studio");
+    drop(project_from_csv(&project, &csv, &["negative", "positive"]));
+    let st = state(dir.path());
+
+    let cli = std::process::Command::new(studio_binary())
+        .args(["train", "--quiet", "--project"])
+        .arg(&project)
+        .arg("--model")
+        .arg(&model)
+        .env("STUDIO_HOME", &st.home)
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "studio train failed: {}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+
+    let request = TrainRequest {
+        model_id: model.to_string_lossy().into_owned(),
+        preset: default_preset(),
+        mode: None,
+        epochs: None,
+        lr: None,
+        seed: 42,
+    };
+    let app = train_blocking(
+        &st,
+        &project,
+        &request,
+        &mut studio_core::progress::Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+
+    let runs = list_runs(&project).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (a, b) = (&runs[0], &runs[1]);
+    assert_eq!(b.id, i64::from(app.run_id));
+    assert_eq!((&a.method, a.label_count), (&b.method, b.label_count));
+    assert!(a.test.is_some(), "the project has a test split");
+    assert_eq!(a.test, b.test, "same test metrics");
+
+    let texts: Vec<String> = data.texts.iter().take(20).cloned().collect();
+    let logits = |d: &Path| -> Vec<Vec<f32>> {
+        let cpu = studio_core::device::open(studio_core::device::DeviceChoice::Cpu).unwrap();
+        let p = Predictor::load(d, &cpu.device).unwrap();
+        p.predict(&texts, &CancelToken::new())
+            .unwrap()
+            .into_iter()
+            .map(|x| x.logits)
+            .collect()
+    };
+    let (la, lb) = (
+        logits(a.model_dir.as_ref().unwrap()),
+        logits(b.model_dir.as_ref().unwrap()),
+    );
+    assert_eq!(la, lb, "the two faces trained different models");
+}
+
+/// Every error code the engine (and this shell) sends has a Chinese sentence in the UI.
+#[test]
+fn the_ui_has_a_chinese_sentence_for_every_error_code() {
+    let ts = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/errors.ts"),
+    )
+    .unwrap();
+    let shell = ["noProject", "input", "runtime"];
+    for code in studio_core::error::CODES.iter().chain(&shell) {
+        assert!(
+            ts.contains(&format!("\n  {code}: '")),
+            "ui/src/lib/errors.ts has no Chinese sentence for error code {code}"
+        );
+    }
 }

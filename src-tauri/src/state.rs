@@ -6,16 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use studio_core::active::suggest::VectorCache;
-use studio_core::classify::infer::{Predictor, SentenceEmbedder};
 use studio_core::classify::train::{Plan, Speed};
-use studio_core::models::ModelFolder;
+use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
 use studio_core::project::Project;
-
-/// Longest input, in tokens, of the cached sentence vectors (learning curve and
-/// suggestions share the cache, so they share this).
-pub const VECTOR_MAX_LEN: usize = 128;
 
 /// Shared by every command (cloned into job threads).
 pub type AppState = Arc<Shared>;
@@ -28,15 +22,11 @@ pub struct Shared {
     pub data_cache: PathBuf,
     project: Mutex<Option<Project>>,
     jobs: Mutex<HashMap<u32, CancelToken>>,
-    predictors: Mutex<HashMap<PathBuf, Arc<Predictor>>>,
-    /// Sentence encoders per base model folder (Suggest and the learning curve ask for
-    /// one every few labels; loading e5-small takes seconds).
-    embedders: Mutex<HashMap<PathBuf, Arc<SentenceEmbedder>>>,
+    /// The engine's operations, with the classifiers it has loaded.
+    engine: Engine,
     /// Measured model speeds for estimates, per base model folder, `max_len` and batch
     /// size (a preset change re-plans without reloading and re-timing the model).
     speeds: Mutex<HashMap<(PathBuf, usize, usize), Speed>>,
-    /// Sentence vectors of the open project's texts, per base model folder.
-    vectors: Mutex<HashMap<PathBuf, VectorCache>>,
     settings: Mutex<Settings>,
 }
 
@@ -65,13 +55,11 @@ impl Shared {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         Self {
+            engine: Engine::new(&home),
             home,
             data_cache,
             project: Mutex::new(None),
             jobs: Mutex::new(HashMap::new()),
-            predictors: Mutex::new(HashMap::new()),
-            embedders: Mutex::new(HashMap::new()),
-            vectors: Mutex::new(HashMap::new()),
             speeds: Mutex::new(HashMap::new()),
             settings: Mutex::new(settings),
         }
@@ -90,9 +78,7 @@ impl Shared {
     pub fn set_project(&self, p: Project) {
         let path = p.path().to_string_lossy().into_owned();
         *lock(&self.project) = Some(p);
-        lock(&self.predictors).clear();
-        lock(&self.embedders).clear();
-        lock(&self.vectors).clear();
+        self.engine.forget_models();
         lock(&self.speeds).clear();
         let mut s = lock(&self.settings);
         s.recent.retain(|r| r != &path);
@@ -151,42 +137,14 @@ impl Shared {
         }
     }
 
-    /// The predictor for an exported model folder, loaded once.
-    pub fn predictor(&self, dir: &Path) -> AppResult<Arc<Predictor>> {
-        if let Some(p) = lock(&self.predictors).get(dir) {
-            return Ok(p.clone());
-        }
-        let device = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
-        let p = Arc::new(Predictor::load(dir, &device.device)?);
-        lock(&self.predictors).insert(dir.to_path_buf(), p.clone());
-        Ok(p)
+    /// The engine every command calls.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
-    /// The sentence encoder of base model folder `base`, truncating at
-    /// [`VECTOR_MAX_LEN`], loaded once per open project.
-    pub fn embedder(&self, base: &ModelFolder) -> AppResult<Arc<SentenceEmbedder>> {
-        if let Some(e) = lock(&self.embedders).get(&base.dir) {
-            return Ok(e.clone());
-        }
-        let device = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
-        let e = Arc::new(SentenceEmbedder::load(
-            base,
-            &device.device,
-            VECTOR_MAX_LEN,
-        )?);
-        lock(&self.embedders).insert(base.dir.clone(), e.clone());
-        Ok(e)
-    }
-
-    /// Runs `f` with the vector cache of base model folder `model_dir` (texts are
-    /// embedded once per project and model).
-    pub fn with_vector_cache<T>(
-        &self,
-        model_dir: &Path,
-        f: impl FnOnce(&mut VectorCache) -> AppResult<T>,
-    ) -> AppResult<T> {
-        let mut all = lock(&self.vectors);
-        f(all.entry(model_dir.to_path_buf()).or_default())
+    /// The open project's file (operations open their own connection to it).
+    pub fn project_path(&self) -> AppResult<PathBuf> {
+        self.with_project(|p| Ok(p.path().to_path_buf()))
     }
 
     /// The speed of base model folder `model_dir` under `plan`, measured by `measure`

@@ -27,6 +27,8 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Classify texts with a trained classifier.
     Predict(cmd::predict::PredictArgs),
+    /// Copy a project run's model to a folder (Hugging Face transformers format).
+    Export(cmd::export::ExportArgs),
     /// Label texts in a project file.
     Project(cmd::project::ProjectArgs),
     /// Learning curves and the active-learning simulation.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Train(a) => cmd::train::run(*a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Project(a) => cmd::project::run(a),
         Command::Report(a) => cmd::report::run(a),
     };

@@ -6,6 +6,43 @@
 
 use std::path::PathBuf;
 
+/// Every [`StudioError::code`], for faces that translate them (the app's UI has a
+/// sentence for each; its tests check this list).
+pub const CODES: &[&str] = &[
+    "io",
+    "emptyData",
+    "missingColumn",
+    "badRow",
+    "unknownFormat",
+    "singleClass",
+    "tooFewExamples",
+    "unknownModel",
+    "unsupportedModel",
+    "tokenizerMismatch",
+    "tokenizer",
+    "download",
+    "checksum",
+    "diverged",
+    "cancelled",
+    "invalidSetting",
+    "device",
+    "notText",
+    "headerOnly",
+    "badFile",
+    "notAProject",
+    "projectTooNew",
+    "unknownText",
+    "unknownLabel",
+    "labelNotInModel",
+    "unknownRun",
+    "runHasNoModel",
+    "noRuns",
+    "noTestTexts",
+    "database",
+    "tensor",
+    "json",
+];
+
 /// Result alias used throughout the engine.
 pub type Result<T, E = StudioError> = std::result::Result<T, E>;
 
@@ -13,10 +50,12 @@ pub type Result<T, E = StudioError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum StudioError {
     // === Input data ===
-    /// The data file could not be read at all.
-    #[error("cannot read {path}: {source}")]
+    /// A file or folder could not be read, written, moved, ...
+    #[error("could not {op} {path}: {source}")]
     Io {
-        /// The file we tried to read or write.
+        /// What we tried: "read", "write", "move", "create the folder", ...
+        op: &'static str,
+        /// The file or folder.
         path: PathBuf,
         /// The operating system's reason.
         source: std::io::Error,
@@ -252,9 +291,10 @@ pub enum StudioError {
 }
 
 impl StudioError {
-    /// Builds an [`StudioError::Io`] for `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// Builds an [`StudioError::Io`]: what we tried (`op`, e.g. "write"), on which path.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
+            op,
             path: path.into(),
             source,
         }
@@ -289,6 +329,112 @@ impl StudioError {
                 | Self::NoRuns
                 | Self::NoTestTexts
         )
+    }
+
+    /// The values the message is built from, by name, so a face can render the error
+    /// in the user's language from [`StudioError::code`] and these.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let p = |p: &PathBuf| p.display().to_string();
+        match self {
+            Self::Io { op, path, source } => vec![
+                ("op", op.to_string()),
+                ("path", p(path)),
+                ("reason", source.to_string()),
+            ],
+            Self::EmptyData { path } => vec![("path", p(path))],
+            Self::MissingColumn {
+                path,
+                column,
+                role,
+                flag,
+                found,
+            } => vec![
+                ("path", p(path)),
+                ("column", column.clone()),
+                ("role", role.to_string()),
+                ("flag", flag.to_string()),
+                ("found", found.clone()),
+            ],
+            Self::BadRow { path, line, reason } => vec![
+                ("path", p(path)),
+                ("line", line.to_string()),
+                ("reason", reason.clone()),
+            ],
+            Self::UnknownFormat { path, ext } => vec![("path", p(path)), ("ext", ext.clone())],
+            Self::SingleClass { label } => vec![("label", label.clone())],
+            Self::TooFewExamples { what } => vec![("what", what.clone())],
+            Self::UnknownModel { id, known } => vec![("id", id.clone()), ("known", known.clone())],
+            Self::UnsupportedModel { path, found } => {
+                vec![("path", p(path)), ("found", found.clone())]
+            }
+            Self::TokenizerMismatch { path, reason } => {
+                vec![("path", p(path)), ("reason", reason.clone())]
+            }
+            Self::Tokenizer(m) | Self::InvalidSetting(m) | Self::Device(m) => {
+                vec![("message", m.clone())]
+            }
+            Self::Download { what, reason } => {
+                vec![("what", what.clone()), ("reason", reason.clone())]
+            }
+            Self::Checksum {
+                file,
+                actual,
+                expected,
+            } => vec![
+                ("file", file.clone()),
+                ("actual", actual.clone()),
+                ("expected", expected.clone()),
+            ],
+            Self::Diverged {
+                value,
+                step,
+                suggestion,
+            } => vec![
+                ("value", value.clone()),
+                ("step", step.to_string()),
+                ("suggestion", format!("{suggestion:e}")),
+            ],
+            Self::Cancelled | Self::NoRuns | Self::NoTestTexts => Vec::new(),
+            Self::NotText { path, reason } | Self::BadFile { path, reason } => {
+                vec![("path", p(path)), ("reason", reason.clone())]
+            }
+            Self::HeaderOnly { path, columns } => {
+                vec![("path", p(path)), ("columns", columns.clone())]
+            }
+            Self::NotAProject { path, reason } => {
+                vec![("path", p(path)), ("reason", reason.clone())]
+            }
+            Self::ProjectTooNew {
+                path,
+                found,
+                supported,
+            } => vec![
+                ("path", p(path)),
+                ("found", found.to_string()),
+                ("supported", supported.to_string()),
+            ],
+            Self::UnknownText { id, hint } => vec![("id", id.clone()), ("hint", hint.clone())],
+            Self::UnknownLabel { label, known } => {
+                vec![("label", label.clone()), ("known", known.clone())]
+            }
+            Self::LabelNotInModel { path, label, known } => vec![
+                ("path", p(path)),
+                ("label", label.clone()),
+                ("known", known.clone()),
+            ],
+            Self::UnknownRun { run } => vec![("run", run.to_string())],
+            Self::RunHasNoModel { run, status } => {
+                vec![("run", run.to_string()), ("status", status.clone())]
+            }
+            Self::Database(e) => vec![("reason", e.to_string())],
+            Self::Tensor(e) => vec![(
+                "reason",
+                e.to_string().lines().next().unwrap_or_default().to_string(),
+            )],
+            Self::Json { path, source } => {
+                vec![("path", p(path)), ("reason", source.to_string())]
+            }
+        }
     }
 
     /// A stable code for this kind of error, the same in every release: the app picks
@@ -334,4 +480,137 @@ impl StudioError {
 /// Shorthand for turning a tokenizers error into ours.
 pub(crate) fn tok_err(e: impl std::fmt::Display) -> StudioError {
     StudioError::Tokenizer(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every kind (a new variant without a case here fails to compile the
+    /// match in `code`, and then this list).
+    fn one_of_each() -> Vec<StudioError> {
+        let p = PathBuf::from("f.csv");
+        let io = || std::io::Error::other("x");
+        vec![
+            StudioError::io("read", &p, io()),
+            StudioError::EmptyData { path: p.clone() },
+            StudioError::MissingColumn {
+                path: p.clone(),
+                column: "text".into(),
+                role: "text",
+                flag: "--text-col",
+                found: "a".into(),
+            },
+            StudioError::BadRow {
+                path: p.clone(),
+                line: 1,
+                reason: "r".into(),
+            },
+            StudioError::UnknownFormat {
+                path: p.clone(),
+                ext: "doc".into(),
+            },
+            StudioError::SingleClass { label: "a".into() },
+            StudioError::TooFewExamples { what: "w".into() },
+            StudioError::UnknownModel {
+                id: "m".into(),
+                known: "k".into(),
+            },
+            StudioError::UnsupportedModel {
+                path: p.clone(),
+                found: "f".into(),
+            },
+            StudioError::TokenizerMismatch {
+                path: p.clone(),
+                reason: "r".into(),
+            },
+            StudioError::Tokenizer("t".into()),
+            StudioError::Download {
+                what: "w".into(),
+                reason: "r".into(),
+            },
+            StudioError::Checksum {
+                file: "f".into(),
+                actual: "a".into(),
+                expected: "e".into(),
+            },
+            StudioError::Diverged {
+                value: "NaN".into(),
+                step: 3,
+                suggestion: 2e-5,
+            },
+            StudioError::Cancelled,
+            StudioError::InvalidSetting("s".into()),
+            StudioError::Device("d".into()),
+            StudioError::NotText {
+                path: p.clone(),
+                reason: "r".into(),
+            },
+            StudioError::HeaderOnly {
+                path: p.clone(),
+                columns: "c".into(),
+            },
+            StudioError::BadFile {
+                path: p.clone(),
+                reason: "r".into(),
+            },
+            StudioError::NotAProject {
+                path: p.clone(),
+                reason: "r".into(),
+            },
+            StudioError::ProjectTooNew {
+                path: p.clone(),
+                found: 9,
+                supported: 3,
+            },
+            StudioError::UnknownText {
+                id: "7".into(),
+                hint: "h".into(),
+            },
+            StudioError::UnknownLabel {
+                label: "l".into(),
+                known: "k".into(),
+            },
+            StudioError::LabelNotInModel {
+                path: p.clone(),
+                label: "l".into(),
+                known: "k".into(),
+            },
+            StudioError::UnknownRun { run: 4 },
+            StudioError::RunHasNoModel {
+                run: 4,
+                status: "s".into(),
+            },
+            StudioError::NoRuns,
+            StudioError::NoTestTexts,
+            StudioError::Database(rusqlite::Error::InvalidQuery),
+            StudioError::Tensor(candle_core::Error::Msg("m".into())),
+            StudioError::Json {
+                path: p,
+                source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_error_has_a_distinct_listed_code_and_the_params_its_message_uses() {
+        let all = one_of_each();
+        let codes: Vec<&str> = all.iter().map(StudioError::code).collect();
+        assert_eq!(codes, CODES, "CODES must list every code, in variant order");
+        let mut unique = codes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len(), "codes must be distinct");
+        // An I/O error names the operation and the path, in the message and the params.
+        let e = &all[0];
+        assert_eq!(e.to_string(), "could not read f.csv: x");
+        assert_eq!(
+            e.params(),
+            vec![
+                ("op", "read".to_string()),
+                ("path", "f.csv".to_string()),
+                ("reason", "x".to_string())
+            ]
+        );
+    }
 }

@@ -7,6 +7,8 @@
 //! [`progress::CancelToken`].
 
 #![warn(missing_docs)]
+// The engine never prints: it reports through an Observer and returns errors.
+#![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
 // Layers, lowest first; a module may use only those above it in this list (checked by
 // `tests/layers.rs`): error, progress → arch → device, runtime → data, models, charts →

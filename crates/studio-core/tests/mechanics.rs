@@ -525,8 +525,11 @@ fn progress_reports_steps_epochs_and_eta() {
 
 #[test]
 fn presets_choose_few_shot_when_labels_are_few_and_say_why() {
-    use studio_core::classify::train::make_plan;
-    let opts = TrainOptions::default();
+    use studio_core::classify::train::{make_plan, Preset};
+    let opts = TrainOptions {
+        preset: Preset::Balanced,
+        ..TrainOptions::default()
+    };
     let few = make_plan(&opts, Pooling::Mean, 100, 50, "cpu").unwrap();
     assert_eq!(few.mode, Mode::Fewshot);
     assert!(few.why.contains("few labels"), "{}", few.why);

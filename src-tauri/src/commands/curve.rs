@@ -5,9 +5,8 @@
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use serde::Serialize;
-use studio_core::models::{Catalog, ModelStore};
+use studio_core::ops::suggest::learning_curve as curve_op;
 use studio_core::progress::CancelToken;
-use studio_core::studies::label_curve::label_curve;
 use tauri::State;
 
 /// One size on the curve.
@@ -43,25 +42,31 @@ pub struct LearningCurve {
 }
 
 /// The learning curve of the fast classifier on the open project's labels, with base
-/// model `model_id` (seconds; vectors are cached between calls).
+/// model `model_id` (seconds once vectors are cached; a job the UI may cancel with
+/// `cancel_job`). It never holds the project: labelling goes on meanwhile.
 #[tauri::command]
 #[specta::specta]
 pub async fn learning_curve(
     state: State<'_, AppState>,
     model_id: String,
+    job: u32,
 ) -> AppResult<LearningCurve> {
     let shared = state.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || curve_blocking(&shared, &model_id))
-        .await
-        .map_err(|e| AppError::runtime(e.to_string()))?
+    let cancel = shared.start_job(job);
+    let result =
+        tauri::async_runtime::spawn_blocking(move || curve_blocking(&shared, &model_id, &cancel))
+            .await
+            .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
 }
 
-fn curve_blocking(state: &AppState, model_id: &str) -> AppResult<LearningCurve> {
-    let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
-    let embedder = state.embedder(&base)?;
-    let curve = state.with_vector_cache(&base.dir, |cache| {
-        state.with_project(|p| Ok(label_curve(p, &embedder, cache, &CancelToken::new())?))
-    })?;
+fn curve_blocking(
+    state: &AppState,
+    model_id: &str,
+    cancel: &CancelToken,
+) -> AppResult<LearningCurve> {
+    let curve = curve_op(state.engine(), &state.project_path()?, model_id, cancel)?;
     let f = curve.forecast.as_ref();
     Ok(LearningCurve {
         svg: curve.svg,

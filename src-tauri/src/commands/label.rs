@@ -2,10 +2,10 @@
 
 use crate::commands::start::overview_of;
 use crate::dto::{ProjectOverview, TextFilter, TextPage, TextRowDto};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 use serde::Serialize;
-use studio_core::project::{Filter, LabelFilter, PageQuery, Strategy};
+use studio_core::project::{Filter, LabelFilter, PageQuery};
 use tauri::State;
 
 /// The open project's overview (counts, labels, splits).
@@ -120,32 +120,6 @@ pub async fn undo(state: State<'_, AppState>, redo: bool) -> AppResult<LabelResu
                 .unwrap_or_default(),
             overview: overview_of(p)?,
         })
-    })
-}
-
-/// Unlabelled texts to label next: "order", "random" or "uncertain" (needs a model).
-#[tauri::command]
-#[specta::specta]
-pub async fn next_to_label(
-    state: State<'_, AppState>,
-    strategy: String,
-    n: u32,
-) -> AppResult<Vec<TextRowDto>> {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(1);
-    let strategy = Strategy::parse(&strategy, seed)?;
-    if strategy == Strategy::Diverse {
-        return Err(AppError::input(
-            "the diverse strategy is not in the app yet; use order, random or uncertain",
-        ));
-    }
-    state.with_project(|p| {
-        Ok(p.next_to_label(strategy, n.min(500) as usize)?
-            .into_iter()
-            .map(TextRowDto::from)
-            .collect())
     })
 }
 

@@ -1,4 +1,5 @@
-//! Tauri commands, one file per pane. Each is a few lines over studio-core.
+//! Tauri commands, one file per pane. Each is an adapter over `studio_core::ops` (or a
+//! query of the open project): it parses, calls one operation and renders.
 
 pub mod curve;
 pub mod label;
@@ -7,5 +8,3 @@ pub mod results;
 pub mod start;
 pub mod suggest;
 pub mod train;
-
-pub use results::csv_field;

@@ -6,10 +6,12 @@ use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
 use serde::Serialize;
 use std::path::PathBuf;
-use studio_core::device::{self, DeviceChoice};
-use studio_core::models::hub::HubOptions;
-use studio_core::models::{pull, Catalog, ModelStore, PullOptions};
-use studio_core::project::{Filter, PageQuery};
+use studio_core::device;
+use studio_core::models::Catalog;
+use studio_core::ops::models::{
+    import_model as import_model_op, list_models as list_models_op, pull_model, recommend,
+    recommend_for_project, DownloadFrom,
+};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -58,45 +60,6 @@ pub struct ModelsView {
 }
 
 /// Share of CJK characters in `texts`.
-fn cjk_share(texts: &[String]) -> f64 {
-    let (mut cjk, mut all) = (0usize, 0usize);
-    for t in texts {
-        for c in t.chars().filter(|c| c.is_alphanumeric()) {
-            all += 1;
-            if matches!(c as u32, 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xac00..=0xd7af)
-            {
-                cjk += 1;
-            }
-        }
-    }
-    if all == 0 {
-        0.0
-    } else {
-        cjk as f64 / all as f64
-    }
-}
-
-/// Which catalog model fits the texts, and why.
-pub fn recommend(catalog: &Catalog, sample: &[String]) -> (String, String) {
-    let share = cjk_share(sample);
-    if share > 0.2 {
-        if let Some(m) = catalog.get("multilingual-e5-small") {
-            return (
-                m.id.clone(),
-                format!(
-                    "{:.0}% of your texts' letters are Chinese, Japanese or Korean: this model reads them; the English-only models do not",
-                    share * 100.0
-                ),
-            );
-        }
-    }
-    let d = catalog.default_model();
-    (
-        d.id.clone(),
-        "your texts are in English: this is the smallest and fastest model that reads English well, a good first choice on a laptop".into(),
-    )
-}
-
 /// A rough speed: texts per second through the encoder on this device. Measured once on
 /// a 2-core CPU with all-MiniLM-L6-v2 (about 120 texts/s) and scaled by size and threads.
 pub fn texts_per_sec(params_millions: f64, device_kind: &str) -> f64 {
@@ -109,38 +72,23 @@ pub fn texts_per_sec(params_millions: f64, device_kind: &str) -> f64 {
     }
 }
 
-fn store(state: &AppState) -> ModelStore {
-    ModelStore::new(&state.home)
-}
-
-fn sample_texts(state: &AppState) -> Vec<String> {
-    state
-        .with_project(|p| {
-            Ok(p.page(&PageQuery {
-                filter: Filter::default(),
-                after_id: None,
-                offset: 0,
-                limit: 200,
-            })?
-            .into_iter()
-            .map(|r| r.text)
-            .collect())
-        })
-        .unwrap_or_default()
-}
-
 /// The catalog, local models, a recommendation and the device.
 #[tauri::command]
 #[specta::specta]
 pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
-    let catalog = Catalog::builtin();
-    let store = store(&state);
-    let dev = device::open(DeviceChoice::Auto)?;
-    let (recommended, why) = recommend(&catalog, &sample_texts(&state));
-    let mut models: Vec<ModelCard> = catalog
-        .models
+    let engine = state.engine();
+    let dev = engine.device()?;
+    let rec = match state.project_path() {
+        Ok(p) => recommend_for_project(&p)?,
+        Err(_) => recommend(&Catalog::builtin(), &[]),
+    };
+    let (recommended, why) = (rec.id, rec.why);
+    let list = list_models_op(engine);
+    let mut models: Vec<ModelCard> = list
+        .catalog
         .iter()
-        .map(|m| ModelCard {
+        .map(|c| (&c.entry, c.downloaded))
+        .map(|(m, downloaded)| ModelCard {
             id: m.id.clone(),
             name: m.name.clone(),
             languages: m.languages.clone(),
@@ -148,14 +96,14 @@ pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
             params_millions: m.params_millions,
             download_mb: m.download_mb,
             summary: m.summary.clone(),
-            downloaded: store.has(&m.id),
+            downloaded,
             recommended: m.id == recommended,
             texts_per_sec: texts_per_sec(m.params_millions, dev.kind),
             from_catalog: true,
         })
         .collect();
-    for local in store.list() {
-        if catalog.get(&local.id).is_none() {
+    for local in list.imported {
+        {
             models.push(ModelCard {
                 id: local.id.clone(),
                 name: local.id.clone(),
@@ -192,19 +140,12 @@ pub async fn download_model(
     let shared = state.inner().clone();
     let cancel = shared.start_job(job);
     let result = tauri::async_runtime::spawn_blocking(move || {
-        let catalog = Catalog::builtin();
-        let entry = catalog
-            .get(&id)
-            .ok_or_else(|| AppError::input(format!("\"{id}\" is not in the catalog")))?;
-        let opts = PullOptions {
-            hub: HubOptions {
-                endpoint: std::env::var("HF_ENDPOINT").ok().filter(|s| !s.is_empty()),
-                cache_dir: shared.home.join("hub-cache"),
-            },
-            python: std::env::var("STUDIO_PYTHON").unwrap_or_else(|_| "python3".into()),
+        let from = DownloadFrom {
+            endpoint: std::env::var("HF_ENDPOINT").ok(),
+            python: std::env::var("STUDIO_PYTHON").unwrap_or_default(),
         };
         let mut obs = ChannelObserver::new(on_progress);
-        pull(entry, &store(&shared), &opts, &mut obs, &cancel)?;
+        pull_model(shared.engine(), &id, &from, &mut obs, &cancel)?;
         Ok(())
     })
     .await
@@ -219,13 +160,7 @@ pub async fn download_model(
 pub async fn import_model(state: State<'_, AppState>, folder: String) -> AppResult<String> {
     let shared = state.inner().clone();
     tauri::async_runtime::spawn_blocking(move || {
-        let src = PathBuf::from(&folder);
-        let id = src
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| AppError::input(format!("{folder} is not a folder")))?;
-        store(&shared).import(&src, &id)?;
-        Ok(id)
+        Ok(import_model_op(shared.engine(), &PathBuf::from(&folder), None)?.0)
     })
     .await
     .map_err(|e| AppError::runtime(e.to_string()))?

@@ -7,8 +7,9 @@ use crate::state::{AppState, Settings};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use studio_core::data::import::{preview, ColumnMapping, ImportOptions};
+use studio_core::ops::project::{create_from_file, import_file, ImportRequest};
 use studio_core::progress::CancelToken;
-use studio_core::project::{ImportSettings, Project};
+use studio_core::project::{ImportReport, ImportSettings, Project};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -228,75 +229,85 @@ pub(crate) fn create_blocking(
     channel: Channel<Progress>,
     cancel: &CancelToken,
 ) -> AppResult<ImportSummary> {
-    let project = Project::create(project_path)?;
-    let result = (|| {
-        let labels: Vec<String> = labels
-            .iter()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        if !labels.is_empty() {
-            project.set_label_set(&labels)?;
-        }
-        let mut obs = ChannelObserver::new(channel);
-        let map = ColumnMapping {
-            text: mapping.text,
-            label: mapping.label.filter(|l| !l.is_empty()),
-            id: mapping.id.filter(|l| !l.is_empty()),
-        };
-        let report = project.import(
-            data_path,
-            &options(encoding),
-            Some(&map),
-            &ImportSettings::default(),
-            &mut obs,
-            cancel,
-        )?;
-        if project.label_set()?.is_empty() {
-            return Err(AppError::input(
-                "the project has no labels yet: name at least two labels (e.g. negative, positive) or pick the file's label column",
-            ));
-        }
-        Ok(report)
-    })();
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            drop(project);
-            remove_project_files(project_path);
-            return Err(e);
-        }
-    };
+    let mut obs = ChannelObserver::new(channel);
+    let (project, report) = create_from_file(
+        project_path,
+        &import_request(data_path, mapping, encoding),
+        labels,
+        &mut obs,
+        cancel,
+    )?;
     let overview = overview_of(&project)?;
     state.set_project(project);
-    Ok(ImportSummary {
-        project: overview,
-        imported: report.imported as u32,
-        labelled: report.labelled as u32,
-        skipped_empty: report.skipped_empty as u32,
-        duplicates: report.duplicates as u32,
-        rejected: report.rejected_count as u32,
-        rejected_examples: report
-            .rejected
-            .iter()
-            .take(20)
-            .map(|r| format!("line {}: {}", r.line, r.reason))
-            .collect(),
-        unknown_labels: report
-            .unknown_labels
-            .iter()
-            .map(|(l, n)| format!("{l} ({n})"))
-            .collect(),
-    })
+    Ok(ImportSummary::new(overview, &report))
 }
 
-fn remove_project_files(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    for ext in ["-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(ext);
-        let _ = std::fs::remove_file(PathBuf::from(p));
+/// The engine's import request for what the mapping step chose.
+fn import_request(data: &Path, mapping: Mapping, encoding: Option<String>) -> ImportRequest {
+    ImportRequest {
+        data: data.to_path_buf(),
+        options: options(encoding),
+        text_col: Some(mapping.text),
+        label_col: Some(mapping.label.unwrap_or_default()),
+        id_col: Some(mapping.id.unwrap_or_default()),
+        settings: ImportSettings::default(),
     }
+}
+
+impl ImportSummary {
+    fn new(project: ProjectOverview, report: &ImportReport) -> Self {
+        Self {
+            project,
+            imported: report.imported as u32,
+            labelled: report.labelled as u32,
+            skipped_empty: report.skipped_empty as u32,
+            duplicates: report.duplicates as u32,
+            rejected: report.rejected_count as u32,
+            rejected_examples: report
+                .rejected
+                .iter()
+                .take(20)
+                .map(|r| format!("line {}: {}", r.line, r.reason))
+                .collect(),
+            unknown_labels: report
+                .unknown_labels
+                .iter()
+                .map(|(l, n)| format!("{l} ({n})"))
+                .collect(),
+        }
+    }
+}
+
+/// Imports more texts from a file into the open project (a job: cancellable, with
+/// progress), as `studio project import` does.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_into_project(
+    state: State<'_, AppState>,
+    data_path: String,
+    mapping: Mapping,
+    encoding: Option<String>,
+    job: u32,
+    on_progress: Channel<Progress>,
+) -> AppResult<ImportSummary> {
+    let shared = state.inner().clone();
+    let project = shared.project_path()?;
+    let cancel = shared.start_job(job);
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let mut obs = ChannelObserver::new(on_progress);
+        let report = import_file(
+            &project,
+            &import_request(Path::new(&data_path), mapping, encoding),
+            &mut obs,
+            &cancel,
+        )?;
+        let overview = shared.with_project(overview_of)?;
+        Ok(ImportSummary::new(overview, &report))
+    })
+    .await
+    .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
 }
 
 /// The overview of a project.
@@ -338,26 +349,18 @@ pub async fn open_demo_project(state: State<'_, AppState>) -> AppResult<ProjectO
         if !path.is_file() {
             let csv = dir.join("movie-reviews.csv");
             write_demo_csv(&src, &csv, 200, 2000)?;
-            let project = Project::create(&path)?;
-            project.set_label_set(&["negative".to_string(), "positive".to_string()])?;
-            let map = ColumnMapping {
+            let demo = Mapping {
                 text: "text".into(),
                 label: Some("label".into()),
                 id: None,
             };
-            let r = project.import(
-                &csv,
-                &ImportOptions::default(),
-                Some(&map),
-                &ImportSettings::default(),
+            create_from_file(
+                &path,
+                &import_request(&csv, demo, None),
+                &["negative".to_string(), "positive".to_string()],
                 &mut studio_core::progress::Silent,
                 &CancelToken::new(),
-            );
-            if let Err(e) = r {
-                drop(project);
-                remove_project_files(&path);
-                return Err(e.into());
-            }
+            )?;
         }
         let p = Project::open(&path)?;
         let overview = overview_of(&p)?;
@@ -379,7 +382,7 @@ fn write_demo_csv(src: &Path, out: &Path, labelled: usize, total: usize) -> AppR
         } else {
             ""
         };
-        s.push_str(&crate::commands::csv_field(t));
+        s.push_str(&studio_core::data::csv_field(t));
         s.push(',');
         s.push_str(label);
         s.push('\n');

@@ -1,15 +1,15 @@
-//! "Suggest next" in the Label pane: the engine's model-in-the-loop step
-//! (`active_loop::suggest`) on the open project, with sentence vectors cached per base
-//! model so that only new texts are ever encoded.
+//! "Suggest next" in the Label pane: an adapter over `studio_core::ops::suggest`, with
+//! sentence vectors cached per base model so that only new texts are ever encoded. The
+//! operation opens its own connection to the project: labelling goes on while it embeds.
 
 use crate::dto::TextRowDto;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
 use serde::Serialize;
-use studio_core::active::suggest::suggest;
-use studio_core::models::{Catalog, ModelStore};
+use studio_core::ops::suggest::{next_to_label, NextRequest};
 use studio_core::progress::CancelToken;
+use studio_core::project::Strategy;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -59,23 +59,21 @@ fn suggest_blocking(
     observer: &mut ChannelObserver,
     cancel: &CancelToken,
 ) -> AppResult<Suggestions> {
-    let base = ModelStore::new(&state.home).resolve(model_id, &Catalog::builtin())?;
-    let embedder = state.embedder(&base)?;
-    state.with_vector_cache(&base.dir, |cache| {
-        state.with_project(|p| {
-            let s = suggest(
-                p,
-                &embedder,
-                cache,
-                n.min(500) as usize,
-                SUGGEST_EVERY,
-                observer,
-                cancel,
-            )?;
-            Ok(Suggestions {
-                rows: s.rows.into_iter().map(TextRowDto::from).collect(),
-                refitted_on: s.refresh.map(|r| r.labelled as u32),
-            })
-        })
+    let request = NextRequest {
+        strategy: Strategy::Diverse,
+        n: n.min(500) as usize,
+        model: model_id.to_string(),
+        every: SUGGEST_EVERY,
+    };
+    let s = next_to_label(
+        state.engine(),
+        &state.project_path()?,
+        &request,
+        observer,
+        cancel,
+    )?;
+    Ok(Suggestions {
+        rows: s.rows.into_iter().map(TextRowDto::from).collect(),
+        refitted_on: s.refresh.map(|r| r.labelled as u32),
     })
 }

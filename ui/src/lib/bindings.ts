@@ -17,6 +17,11 @@ export const commands = {
 	 *  progress). `labels` defines the label set when the file has no label column.
 	 */
 	createProject: (projectPath: string, dataPath: string, mapping: Mapping, encoding: string | null, labels: string[], job: number, onProgress: Channel<Progress>) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("create_project", { projectPath, dataPath, mapping, encoding, labels, job, onProgress })),
+	/**
+	 *  Imports more texts from a file into the open project (a job: cancellable, with
+	 *  progress), as `studio project import` does.
+	 */
+	importIntoProject: (dataPath: string, mapping: Mapping, encoding: string | null, job: number, onProgress: Channel<Progress>) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("import_into_project", { dataPath, mapping, encoding, job, onProgress })),
 	/**  Opens a project file. */
 	openProject: (path: string) => typedError<ProjectOverview, AppError>(__TAURI_INVOKE("open_project", { path })),
 	/**
@@ -37,8 +42,6 @@ export const commands = {
 	 *  there was nothing to undo.
 	 */
 	undo: (redo: boolean) => typedError<LabelResult, AppError>(__TAURI_INVOKE("undo", { redo })),
-	/**  Unlabelled texts to label next: "order", "random" or "uncertain" (needs a model). */
-	nextToLabel: (strategy: string, n: number) => typedError<TextRowDto[], AppError>(__TAURI_INVOKE("next_to_label", { strategy, n })),
 	/**
 	 *  Up to `n` unlabelled texts to label next, chosen by uncertainty and spread over
 	 *  clusters, with base model `model_id`'s sentence vectors. Refits the classifier (and
@@ -63,31 +66,36 @@ export const commands = {
 	importModel: (folder: string) => typedError<string, AppError>(__TAURI_INVOKE("import_model", { folder })),
 	/**
 	 *  Plans the run the preset would make on the open project and measures how long it
-	 *  will take (the engine times the model on a sample of the project's texts).
+	 *  will take (the app keeps the measured speed per model and plan).
 	 */
 	estimateTraining: (request: TrainRequest) => typedError<Estimate, AppError>(__TAURI_INVOKE("estimate_training", { request })),
 	/**
-	 *  Trains a model on the open project's labels (a job: progress over `on_progress`,
-	 *  cancellable with `cancel_job`).
+	 *  Trains a run on the open project (a job: progress over `on_progress`, cancellable
+	 *  with `cancel_job`). The run belongs to the project that was open when it started,
+	 *  whatever is open when it ends.
 	 */
 	startTraining: (request: TrainRequest, job: number, onProgress: Channel<Progress>) => typedError<TrainResult, AppError>(__TAURI_INVOKE("start_training", { request, job, onProgress })),
+	/**  The engine's default preset, for the pane to start from. */
+	defaultPreset: () => __TAURI_INVOKE<PresetName>("default_preset"),
 	/**
 	 *  The learning curve of the fast classifier on the open project's labels, with base
-	 *  model `model_id` (seconds; vectors are cached between calls).
+	 *  model `model_id` (seconds once vectors are cached; a job the UI may cancel with
+	 *  `cancel_job`). It never holds the project: labelling goes on meanwhile.
 	 */
-	learningCurve: (modelId: string) => typedError<LearningCurve, AppError>(__TAURI_INVOKE("learning_curve", { modelId })),
+	learningCurve: (modelId: string, job: number) => typedError<LearningCurve, AppError>(__TAURI_INVOKE("learning_curve", { modelId, job })),
 	/**  Every run of the open project, newest first. */
 	listRuns: () => typedError<RunInfo[], AppError>(__TAURI_INVOKE("list_runs")),
 	/**
-	 *  Evaluates run `run_id` on the project's test split (the validation split when the
-	 *  test split is empty), with every text, so each confusion cell can list its texts.
+	 *  Evaluates run `run_id` on the project's test split (never on texts it learned from),
+	 *  with every text, so each confusion cell can list its texts.
 	 */
 	evaluateRun: (runId: number) => typedError<EvalView, AppError>(__TAURI_INVOKE("evaluate_run", { runId })),
 	/**  Predicts one text with run `run_id`'s model. */
 	predictText: (runId: number, text: string) => typedError<PredictionDto, AppError>(__TAURI_INVOKE("predict_text", { runId, text })),
 	/**
-	 *  Predicts every text of a file (CSV, TSV, JSONL or TXT) and writes
-	 *  `<name>.predictions.csv` beside it: text, label, one probability column per label.
+	 *  Predicts every text of a file (any format a project imports, in any encoding) and
+	 *  writes `<name>.predictions.csv` beside it: text, label, one probability column per
+	 *  label.
 	 */
 	predictFile: (runId: number, path: string, job: number, onProgress: Channel<Progress>) => typedError<BatchResult, AppError>(__TAURI_INVOKE("predict_file", { runId, path, job, onProgress })),
 	/**
@@ -103,7 +111,14 @@ export const commands = {
 export type AppError = {
 	/**  Broad kind. */
 	kind: ErrorKind,
-	/**  One sentence: what was wrong and what to do. */
+	/**
+	 *  A stable code (the engine's `StudioError::code`, or the shell's own: "noProject",
+	 *  "input", "runtime"): the UI picks its translated message by it.
+	 */
+	code: string,
+	/**  The values the message is built from, by name (paths, labels, numbers). */
+	params: { [key in string]: string },
+	/**  One sentence in English: what was wrong and what to do (the UI's fallback). */
 	message: string,
 };
 
@@ -203,15 +218,12 @@ export type Estimate = {
 	texts: number,
 	/**  Labelled texts held out for the final test. */
 	testTexts: number,
-	/**  The training method the preset picks: "full", "lora", "head" or "fewshot". */
-	mode: string,
+	/**  The training method the preset picks. */
+	mode: ModeName,
 	/**  Why that method and these settings, in one sentence (English). */
 	why: string,
-	/**
-	 *  The same as a code the UI translates: "asked", "fewLabels", "quick", "balanced"
-	 *  or "best".
-	 */
-	reason: string,
+	/**  The same as a code the UI translates. */
+	reason: ReasonCode,
 	/**  Examples of the rarest label in the training split. */
 	rarest: number,
 };
@@ -234,10 +246,17 @@ export type EvalItem = {
 export type EvalView = {
 	/**  The run. */
 	runId: number,
-	/**  "test" or "validation": which held-out texts. */
-	split: string,
-	/**  Metrics. */
+	/**  Metrics on the project's test split. */
 	metrics: MetricsDto,
+	/**  Texts of the rarest label in the test split. */
+	minPerLabel: number,
+	/**
+	 *  True when some label has fewer than `trustedPerLabel` test texts: the pane says
+	 *  the score is too small to trust instead of showing it large.
+	 */
+	tooSmall: boolean,
+	/**  The number of test texts a label needs before its score is trusted. */
+	trustedPerLabel: number,
 	/**  Every evaluated text. */
 	items: EvalItem[],
 };
@@ -368,6 +387,17 @@ export type MetricsDto = {
 	majorityBaseline: number | null,
 };
 
+/**  A training method, as the UI names it. */
+export type ModeName = 
+/**  Every weight. */
+"full" | 
+/**  Low-rank adapters. */
+"lora" | 
+/**  The head on frozen features. */
+"head" | 
+/**  Contrastive pairs, then the head. */
+"fewshot";
+
 /**  One card of the Model pane. */
 export type ModelCard = {
 	/**  Catalog id (or the store folder name of an imported model). */
@@ -408,6 +438,27 @@ export type ModelsView = {
 	deviceExplanation: string,
 };
 
+/**  The phases of the engine's long jobs; each has English and Chinese text in the UI. */
+export type PhaseName = 
+/**  Tokenizing the texts. */
+"tokenize" | 
+/**  Encoding the texts with the frozen model. */
+"embed" | 
+/**  Few-shot: learning from pairs of texts. */
+"contrastive" | 
+/**  Training the classifier. */
+"train" | 
+/**  Scoring on the test split. */
+"evaluate" | 
+/**  Predicting texts. */
+"predict" | 
+/**  Reading a file into a project. */
+"import" | 
+/**  Downloading a model. */
+"download" | 
+/**  A phase this build of the UI has no words for. */
+"other";
+
 /**  A model's answer for one text. */
 export type PredictionDto = {
 	/**  The most likely label. */
@@ -416,14 +467,23 @@ export type PredictionDto = {
 	probs: LabelProb[],
 };
 
+/**  A training preset, as the UI names it. */
+export type PresetName = 
+/**  Seconds to a minute: the head on frozen features. */
+"quick" | 
+/**  A full fine-tune for a few epochs. */
+"balanced" | 
+/**  A longer full fine-tune. */
+"best";
+
 /**  Something a long job reports. */
 export type Progress = 
 /**  A sentence about what is happening. */
 { kind: "note"; data: string } | 
-/**  A phase began ("tokenize", "embed", "train", "download", "import", "predict"). */
+/**  A phase began. */
 { kind: "phase"; data: {
 	/**  The phase. */
-	name: string,
+	name: PhaseName,
 	/**  Units in it, when known. */
 	total: number | null,
 } } | 
@@ -465,25 +525,57 @@ export type ProjectOverview = {
 	undoable: number,
 };
 
+/**  Why the engine chose a method, as a code the UI translates. */
+export type ReasonCode = 
+/**  The user chose the method. */
+"asked" | 
+/**  Few labels of the rarest label: few-shot training. */
+"fewLabels" | 
+/**  The quick preset. */
+"quick" | 
+/**  The balanced preset. */
+"balanced" | 
+/**  The best preset. */
+"best";
+
 /**  A training run as the Evaluate, Playground and Export panes list it. */
 export type RunInfo = {
 	/**  Run id. */
 	id: number,
 	/**  Base model. */
 	model: string,
-	/**  "running", "finished", "failed", "cancelled". */
-	status: string,
+	/**  The training method, when recorded. */
+	method: ModeName | null,
+	/**  Labelled texts it learned from, when recorded. */
+	labelCount: number | null,
+	/**  Where it ended up. */
+	status: RunStatusName,
 	/**  The app's copy of the model, when finished. */
 	modelDir: string | null,
-	/**  Validation accuracy. */
+	/**  Validation accuracy; null when nothing was held out (shown as "—", never 0%). */
 	accuracy: number | null,
-	/**  Validation macro-F1. */
+	/**  Validation macro-F1; null when nothing was held out. */
 	macroF1: number | null,
-	/**  Test accuracy. */
+	/**  Test accuracy; null when the test split had no text. */
 	testAccuracy: number | null,
+	/**  Test texts the test accuracy was measured on (0 when none). */
+	testN: number,
+	/**  Whether the test split is too small to trust (fewer than 20 texts of a label). */
+	testTooSmall: boolean,
 	/**  Milliseconds since the Unix epoch. */
 	startedAtMs: number | null,
 };
+
+/**  Where a run ended up. */
+export type RunStatusName = 
+/**  Training now (or the app stopped while it was). */
+"running" | 
+/**  Trained, exported and evaluated. */
+"finished" | 
+/**  Stopped by an error. */
+"failed" | 
+/**  Stopped by the user. */
+"cancelled";
 
 /**  Saved between sessions in `<home>/app-settings.json`. */
 export type Settings = {
@@ -569,10 +661,10 @@ export type TextRowDto = {
 export type TrainRequest = {
 	/**  Base model id (catalog or store). */
 	modelId: string,
-	/**  "quick", "balanced" or "best". */
-	preset: string,
-	/**  "full", "lora", "head", ... or null to let the preset choose. */
-	mode: string | null,
+	/**  The preset. */
+	preset: PresetName,
+	/**  The method, or null to let the preset choose. */
+	mode: ModeName | null,
 	/**  Maximum epochs, or null. */
 	epochs: number | null,
 	/**  Peak learning rate, or null. */
@@ -587,8 +679,8 @@ export type TrainResult = {
 	runId: number,
 	/**  The exported model folder (the app's copy). */
 	modelDir: string,
-	/**  Validation metrics of the kept weights. */
-	validation: MetricsDto,
+	/**  Validation metrics of the kept weights; null when nothing was held out. */
+	validation: MetricsDto | null,
 	/**  Metrics on the project's test split, when it has texts. */
 	test: MetricsDto | null,
 	/**  Loss chart (SVG). */
@@ -601,10 +693,10 @@ export type TrainResult = {
 	epochs: number,
 	/**  Why these settings, in one sentence (English). */
 	why: string,
-	/**  The training method used: "full", "lora", "head" or "fewshot". */
-	mode: string,
-	/**  Why, as a code the UI translates (see [`Estimate::reason`]). */
-	reason: string,
+	/**  The training method used. */
+	mode: ModeName,
+	/**  Why, as a code the UI translates. */
+	reason: ReasonCode,
 	/**  Examples of the rarest label in the training split. */
 	rarest: number,
 };

@@ -8,9 +8,11 @@ describe('format', () => {
     expect(humanSecs(3720)).toBe('1h 02m');
     expect(humanSecs(-3)).toBe('0s');
   });
-  it('prints percentages and dashes for unknowns', () => {
+  it('prints percentages, and an em dash (never 0.0%) for a score that does not exist', () => {
     expect(pct(0.8734)).toBe('87.3%');
-    expect(pct(null)).toBe('–');
+    expect(pct(null)).toBe('—');
+    expect(pct(undefined)).toBe('—');
+    expect(pct(Number.NaN)).toBe('—');
     expect(pct(1, 0)).toBe('100%');
   });
   it('parses label lists with ASCII and Chinese commas', () => {

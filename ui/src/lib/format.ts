@@ -8,9 +8,9 @@ export function humanSecs(s: number | null): string {
   return `${n}s`;
 }
 
-/** 0.8734 -> "87.3%". */
+/** 0.8734 -> "87.3%"; a score that does not exist -> "—" (never 0.0%). */
 export function pct(x: number | null | undefined, digits = 1): string {
-  return x == null || Number.isNaN(x) ? '–' : `${(x * 100).toFixed(digits)}%`;
+  return x == null || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(digits)}%`;
 }
 
 /** "a, b ,,c" -> ["a", "b", "c"] (duplicates dropped, order kept). */

@@ -35,11 +35,15 @@ export function rows(n: number, from = 1): TextRowDto[] {
 export const run: RunInfo = {
   id: 1,
   model: 'all-minilm-l6-v2',
+  method: 'head',
+  labelCount: 200,
   status: 'finished',
   modelDir: '/home/runs/run-1',
   accuracy: 0.8,
   macroF1: 0.79,
   testAccuracy: 0.75,
+  testN: 40,
+  testTooSmall: false,
   startedAtMs: 0,
 };
 

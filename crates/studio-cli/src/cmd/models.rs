@@ -3,8 +3,11 @@
 use crate::render::Terminal;
 use anyhow::Result;
 use std::path::PathBuf;
-use studio_core::models::hub::HubOptions;
-use studio_core::models::{pull, PullOptions, PullSource};
+use studio_core::models::PullSource;
+use studio_core::ops::models::{
+    import_model, list_models, pull_model, recommend_for_project, DownloadFrom,
+};
+use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
 
 /// Arguments of `studio models`.
@@ -35,81 +38,59 @@ enum ModelsCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Which base model to start with for a project's texts, and why.
+    Recommend {
+        /// The project file.
+        project: PathBuf,
+        /// Print JSON: id, why, cjk_share.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `studio models`.
 pub fn run(args: ModelsArgs) -> Result<()> {
-    let (store, catalog) = super::store_and_catalog();
+    let engine = Engine::new(&super::studio_home());
     match args.command {
         ModelsCommand::List { json } => {
-            let local = store.list();
+            let list = list_models(&engine);
             if json {
-                let models: Vec<serde_json::Value> = catalog
-                    .models
-                    .iter()
-                    .map(|m| {
-                        let mut v = serde_json::to_value(m).unwrap_or_default();
-                        v["downloaded"] = serde_json::json!(store.has(&m.id));
-                        v["path"] = serde_json::json!(store.path_of(&m.id));
-                        v
-                    })
-                    .collect();
-                let extra: Vec<_> = local
-                    .iter()
-                    .filter(|l| catalog.get(&l.id).is_none())
-                    .collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "catalog": models,
-                        "imported": extra,
-                        "store": store.root(),
-                    }))?
-                );
+                println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 println!(
                     "{:<26} {:<11} {:>8} {:>8}  {:<10} languages",
                     "id", "family", "params", "size", "status"
                 );
-                for m in &catalog.models {
+                for c in &list.catalog {
+                    let m = &c.entry;
                     println!(
                         "{:<26} {:<11} {:>7.1}M {:>6.0}MB  {:<10} {}{}",
                         m.id,
                         m.family.model_type(),
                         m.params_millions,
                         m.download_mb,
-                        if store.has(&m.id) { "downloaded" } else { "-" },
+                        if c.downloaded { "downloaded" } else { "-" },
                         m.languages.join(","),
                         if m.default { "  (default)" } else { "" }
                     );
                 }
-                for l in local.iter().filter(|l| catalog.get(&l.id).is_none()) {
+                for l in &list.imported {
                     println!("{:<26} imported: {}", l.id, l.path.display());
                 }
-                println!("store: {}", store.root().display());
+                println!("store: {}", list.store.display());
             }
             Ok(())
         }
         ModelsCommand::Pull { id } => {
-            let entry = catalog
-                .get(&id)
-                .ok_or_else(|| studio_core::StudioError::UnknownModel {
-                    id: id.clone(),
-                    known: catalog.ids(),
-                })?;
-            let opts = PullOptions {
-                hub: HubOptions {
-                    endpoint: std::env::var("HF_ENDPOINT").ok().filter(|s| !s.is_empty()),
-                    cache_dir: super::studio_home().join("hub-cache"),
-                },
-                python: std::env::var("STUDIO_PYTHON").unwrap_or_else(|_| "python3".into()),
+            let from = DownloadFrom {
+                endpoint: std::env::var("HF_ENDPOINT").ok(),
+                python: std::env::var("STUDIO_PYTHON").unwrap_or_default(),
             };
             let mut term = Terminal::new(false);
-            let (folder, source) = pull(entry, &store, &opts, &mut term, &CancelToken::new())?;
+            let (folder, source) = pull_model(&engine, &id, &from, &mut term, &CancelToken::new())?;
             term.finish();
             println!(
-                "{} is ready in {} (from {})",
-                entry.id,
+                "{id} is ready in {} (from {})",
                 folder.dir.display(),
                 match source {
                     PullSource::Hub => "the hub",
@@ -119,14 +100,7 @@ pub fn run(args: ModelsArgs) -> Result<()> {
             Ok(())
         }
         ModelsCommand::Import { folder, name } => {
-            let id = name.unwrap_or_else(|| {
-                folder
-                    .canonicalize()
-                    .ok()
-                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    .unwrap_or_else(|| "imported-model".into())
-            });
-            let f = store.import(&folder, &id)?;
+            let (id, f) = import_model(&engine, &folder, name.as_deref())?;
             println!(
                 "imported {} as \"{id}\" ({}, {} layers, hidden {}) into {}",
                 folder.display(),
@@ -135,6 +109,16 @@ pub fn run(args: ModelsArgs) -> Result<()> {
                 f.config.hidden,
                 f.dir.display()
             );
+            println!("pooling: {}", f.pooling_note());
+            Ok(())
+        }
+        ModelsCommand::Recommend { project, json } => {
+            let r = recommend_for_project(&project)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("{}: {}", r.id, r.why);
+            }
             Ok(())
         }
     }

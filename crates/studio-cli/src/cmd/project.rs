@@ -5,7 +5,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use studio_core::data::import::{ColumnMapping, ImportOptions, Importer, Input};
+use studio_core::data::import::{ImportOptions, Importer, Input};
 use studio_core::progress::CancelToken;
 use studio_core::project::{
     Filter, IdKind, ImportReport, ImportSettings, LabelFilter, PageQuery, Project, SplitName,
@@ -112,6 +112,18 @@ enum Verb {
     },
     /// List texts, filtered.
     List(ListArgs),
+    /// How accuracy grows with labels on this project (the fast classifier on its own
+    /// labels, tested on its test split): what the app draws after a run.
+    Curve {
+        /// The project file.
+        project: PathBuf,
+        /// The base model whose sentence vectors the classifier reads.
+        #[arg(long, default_value = "all-minilm-l6-v2")]
+        model: String,
+        /// Print JSON: rows, forecast, eval_texts.
+        #[arg(long)]
+        json: bool,
+    },
     /// The project's training runs: id, base model, method, labels, test score.
     Runs {
         /// The project file.
@@ -271,53 +283,6 @@ pub fn run(args: ProjectArgs) -> Result<()> {
             model,
             every,
         } => {
-            let p = Project::open(&project)?;
-            // Load the sentence model only when it will be used: diverse always encodes;
-            // uncertain only when the suggestion classifier is due for a refit.
-            let wants_model = match strategy {
-                StrategyArg::Diverse => true,
-                StrategyArg::Uncertain => studio_core::active::suggest::needs_refresh(&p, every)?,
-                _ => false,
-            };
-            if wants_model {
-                let (store, catalog) = super::store_and_catalog();
-                let folder = store.resolve(&model, &catalog)?;
-                let dev = studio_core::device::open(studio_core::device::DeviceChoice::Auto)?;
-                let embedder = studio_core::classify::infer::SentenceEmbedder::load(
-                    &folder,
-                    &dev.device,
-                    128,
-                )?;
-                let mut cache = studio_core::active::suggest::VectorCache::default();
-                let cancel = studio_core::progress::CancelToken::new();
-                let mut silent = studio_core::progress::Silent;
-                let refreshed = if matches!(strategy, StrategyArg::Diverse) {
-                    let s = studio_core::active::suggest::suggest(
-                        &p,
-                        &embedder,
-                        &mut cache,
-                        n,
-                        every,
-                        &mut silent,
-                        &cancel,
-                    )?;
-                    if let Some(r) = &s.refresh {
-                        report_refresh(r);
-                    }
-                    print_rows(&s.rows, json);
-                    return Ok(());
-                } else {
-                    studio_core::active::suggest::refresh(
-                        &p,
-                        &embedder,
-                        &mut cache,
-                        studio_core::active::suggest::MAX_PREDICTED,
-                        &mut silent,
-                        &cancel,
-                    )?
-                };
-                report_refresh(&refreshed);
-            }
             let strategy = match strategy {
                 StrategyArg::Order => Strategy::Order,
                 StrategyArg::Random => Strategy::Random {
@@ -326,12 +291,32 @@ pub fn run(args: ProjectArgs) -> Result<()> {
                 StrategyArg::Uncertain => Strategy::Uncertain,
                 StrategyArg::Diverse => Strategy::Diverse,
             };
-            let rows = p.next_to_label(strategy, n)?;
-            print_rows(&rows, json);
+            let engine = studio_core::ops::Engine::new(&super::studio_home());
+            let next = studio_core::ops::suggest::next_to_label(
+                &engine,
+                &project,
+                &studio_core::ops::suggest::NextRequest {
+                    strategy,
+                    n,
+                    model,
+                    every,
+                },
+                &mut studio_core::progress::Silent,
+                &studio_core::progress::CancelToken::new(),
+            )?;
+            if let Some(r) = &next.refresh {
+                report_refresh(r);
+            }
+            print_rows(&next.rows, json);
             Ok(())
         }
         Verb::List(a) => list(a),
         Verb::Runs { project, json } => runs(project, json),
+        Verb::Curve {
+            project,
+            model,
+            json,
+        } => curve(project, model, json),
     }
 }
 
@@ -378,28 +363,18 @@ fn import(a: ImportArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let p = Project::open(&a.project)?;
-    // Fill in the columns not given from the guess.
-    let importer = Importer::open(Input::Path(&a.data), &opts)?;
-    let preview = importer.preview(20)?;
-    let guess = ColumnMapping::guess(&preview.layout.columns, &preview.rows);
-    let any_given = a.text_col.is_some() || a.label_col.is_some() || a.id_col.is_some();
-    let mapping = ColumnMapping {
-        text: a.text_col.clone().unwrap_or(guess.text),
-        label: a
-            .label_col
-            .clone()
-            .or(if any_given { None } else { guess.label }),
-        id: a.id_col.clone().or(if any_given { None } else { guess.id }),
-    };
-    drop(importer);
     let mut term = crate::render::Terminal::new(a.quiet || a.json);
-    let report = p.import(
-        &a.data,
-        &opts,
-        Some(&mapping),
-        &ImportSettings {
-            merge_duplicates: a.merge_duplicates,
+    let report = studio_core::ops::project::import_file(
+        &a.project,
+        &studio_core::ops::project::ImportRequest {
+            data: a.data.clone(),
+            options: opts,
+            text_col: a.text_col.clone(),
+            label_col: a.label_col.clone(),
+            id_col: a.id_col.clone(),
+            settings: ImportSettings {
+                merge_duplicates: a.merge_duplicates,
+            },
         },
         &mut term,
         &CancelToken::new(),
@@ -553,7 +528,7 @@ fn label_stdin(p: &Project) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let mut failed = 0usize;
     for (i, line) in stdin.lock().lines().enumerate() {
-        let line = line.map_err(|e| StudioError::io("<stdin>", e))?;
+        let line = line.map_err(|e| StudioError::io("read", "<stdin>", e))?;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -774,6 +749,44 @@ fn runs(project: PathBuf, json: bool) -> Result<()> {
             r.status.as_str(),
             crate::render::percent(test),
         );
+    }
+    Ok(())
+}
+
+/// `studio project curve`: `studio_core::ops::suggest::learning_curve`, printed.
+fn curve(project: PathBuf, model: String, json: bool) -> Result<()> {
+    let engine = studio_core::ops::Engine::new(&super::studio_home());
+    let c =
+        studio_core::ops::suggest::learning_curve(&engine, &project, &model, &CancelToken::new())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "rows": c.rows,
+                "forecast": c.forecast,
+                "eval_texts": c.eval_texts,
+            }))?
+        );
+        return Ok(());
+    }
+    println!("tested on {} texts of the test split", c.eval_texts);
+    for r in &c.rows {
+        println!(
+            "{:>9} {:>7.0} labels: accuracy {:.4} ± {:.4}",
+            r.per_class.map_or("all".into(), |k| format!("{k} a label")),
+            r.n_labels,
+            r.accuracy_mean,
+            r.accuracy_std
+        );
+    }
+    if let Some(f) = &c.forecast {
+        match f.per_class_needed {
+            Some(k) => println!(
+                "about {k:.0} labels a label should reach {:.3} accuracy (now {:.3})",
+                f.next, f.current
+            ),
+            None => println!("the curve is flat: more labels of the same kind will not help much"),
+        }
     }
     Ok(())
 }

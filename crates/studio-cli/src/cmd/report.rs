@@ -2,18 +2,13 @@
 
 use crate::render::Terminal;
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use studio_core::active::Pick;
-use studio_core::classify::infer::SentenceEmbedder;
-use studio_core::classify::probe::ProbeOptions;
-use studio_core::classify::train::{Mode, Target, TrainOptions};
-use studio_core::data::{read_labeled, LabeledData};
-use studio_core::device::{self, DeviceChoice};
+use studio_core::classify::train::Mode;
+use studio_core::device::DeviceChoice;
+use studio_core::ops::studies::{active_report, curve_report, ActiveSettings, StudyFiles};
+use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
-use studio_core::studies::active::{labels_to_reach, simulate, ActiveSpec};
-use studio_core::studies::curve::{
-    curve_svg, forecast, learning_curve, sample_per_class, summarize, CurveSpec,
-};
 
 /// Arguments of `studio report`.
 #[derive(Debug, clap::Args)]
@@ -93,7 +88,7 @@ enum ReportCommand {
             value_delimiter = ','
         )]
         strategies: Vec<String>,
-        /// Fit the fast classifier without class balancing (as before session 3), to
+        /// Fit the fast classifier without class balancing (the earlier fit), to
         /// compare.
         #[arg(long)]
         unbalanced: bool,
@@ -115,23 +110,23 @@ fn seeds(s: &str) -> Result<Vec<u64>> {
         .collect()
 }
 
-fn load(c: &Common) -> Result<(LabeledData, LabeledData)> {
-    let train = read_labeled(&c.data, &c.text_col, &c.label_col, None)?;
-    let mut test = read_labeled(&c.test, &c.text_col, &c.label_col, Some(&train.label_names))?;
-    if let Some(n) = c.test_limit {
-        let idx: Vec<usize> = (0..test.len().min(n)).collect();
-        test = test.subset(&idx);
+impl Common {
+    fn files(&self) -> Result<StudyFiles> {
+        Ok(StudyFiles {
+            data: self.data.clone(),
+            test: self.test.clone(),
+            test_limit: self.test_limit,
+            text_col: self.text_col.clone(),
+            label_col: self.label_col.clone(),
+            model: self.model.clone(),
+            seeds: seeds(&self.seeds)?,
+            out: self.out.clone(),
+        })
     }
-    Ok((train, test))
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Runs `studio report`.
+/// Runs `studio report`: one study of `studio_core::ops::studies`, printed.
 pub fn run(a: ReportArgs) -> Result<()> {
-    let (store, catalog) = super::store_and_catalog();
     match a.command {
         ReportCommand::Curve {
             common,
@@ -139,67 +134,26 @@ pub fn run(a: ReportArgs) -> Result<()> {
             all,
             methods,
         } => {
-            let base = store.resolve(&common.model, &catalog)?;
-            let (train, test) = load(&common)?;
-            let dev = device::open(common.device)?;
-            std::fs::create_dir_all(common.out.join("samples"))?;
-            let seeds = seeds(&common.seeds)?;
-            // The exact training sets, so a peer (scripts/bench-fewshot) can train on them.
-            for &k in &per_class {
-                for &seed in &seeds {
-                    let s = sample_per_class(&train, k, seed);
-                    let mut w = csv_writer(&common.out.join(format!("samples/{k}_{seed}.csv")))?;
-                    for (t, l) in s.texts.iter().zip(&s.labels) {
-                        w.write_record([t.as_str(), s.label_names[*l].as_str()])?;
-                    }
-                }
-            }
-            let spec = CurveSpec {
-                per_class,
-                include_all: all,
-                seeds,
-                methods,
-                options: TrainOptions::default(),
-            };
+            let engine = Engine::with_device(&super::studio_home(), common.device);
             let mut term = Terminal::new(false);
-            let points = learning_curve(
-                &base,
-                &train,
-                &test,
-                &spec,
-                Target {
-                    device: &dev.device,
-                    kind: dev.kind,
-                },
+            let report = curve_report(
+                &engine,
+                &common.files()?,
+                &per_class,
+                all,
+                &methods,
                 &mut term,
                 &CancelToken::new(),
             )?;
             term.finish();
-            let rows = summarize(&points);
-            let forecasts: Vec<_> = spec
-                .methods
-                .iter()
-                .filter_map(|&m| forecast(&rows, m, 0.02))
-                .collect();
-            write(
-                &common.out.join("curve.json"),
-                &serde_json::to_string_pretty(&serde_json::json!({
-                    "points": points, "summary": rows, "forecast": forecasts,
-                    "data": common.data, "test": common.test, "test_size": test.len(), "model": common.model,
-                }))?,
-            )?;
-            write(
-                &common.out.join("curve.svg"),
-                &curve_svg(&rows, "Learning curve"),
-            )?;
             println!(
                 "{:<9} {:>9} {:>7} {:>4}  {:>15}  {:>15}  {:>8}",
                 "method", "per class", "labels", "runs", "accuracy", "macro-F1", "train s"
             );
-            for r in &rows {
+            for r in &report.rows {
                 println!(
                     "{:<9} {:>9} {:>7.0} {:>4}  {:.4} ± {:.4}  {:.4} ± {:.4}  {:>8.1}",
-                    format!("{:?}", r.method).to_lowercase(),
+                    r.method.to_string(),
                     r.per_class.map_or("all".into(), |k| k.to_string()),
                     r.n_labels,
                     r.runs,
@@ -210,13 +164,13 @@ pub fn run(a: ReportArgs) -> Result<()> {
                     r.train_secs_mean
                 );
             }
-            for f in &forecasts {
+            for f in &report.forecasts {
                 match f.per_class_needed {
                     Some(k) => println!(
-                        "forecast {:?}: {:+.3} accuracy per doubling of labels; {:.3} → {:.3} needs about {:.0} labels per class",
+                        "forecast {}: {:+.3} accuracy per doubling of labels; {:.3} → {:.3} needs about {:.0} labels per class",
                         f.method, f.gain_per_doubling, f.current, f.next, k
                     ),
-                    None => println!("forecast {:?}: the curve is flat; more labels of the same kind will not help much", f.method),
+                    None => println!("forecast {}: the curve is flat; more labels of the same kind will not help much", f.method),
                 }
             }
             println!("report written to {}", common.out.display());
@@ -231,9 +185,6 @@ pub fn run(a: ReportArgs) -> Result<()> {
             strategies,
             unbalanced,
         } => {
-            let base = store.resolve(&common.model, &catalog)?;
-            let (train, test) = load(&common)?;
-            let dev = device::open(common.device)?;
             let strategies: Vec<Pick> = strategies
                 .iter()
                 .map(|s| match s.as_str() {
@@ -244,47 +195,25 @@ pub fn run(a: ReportArgs) -> Result<()> {
                     other => Err(anyhow::anyhow!("unknown strategy \"{other}\"; use random, uncertain, diverse or uncertain-diverse")),
                 })
                 .collect::<Result<_>>()?;
-            std::fs::create_dir_all(&common.out)?;
+            let engine = Engine::with_device(&super::studio_home(), common.device);
             let mut term = Terminal::new(false);
-            let embedder = SentenceEmbedder::load(&base, &dev.device, 128)?;
-            let cancel = CancelToken::new();
-            let pool = embedder.embed_rows(&train.texts, &cancel)?;
-            let test_x = embedder
-                .embed_tensor(&test.texts, &cancel, |_| {})?
-                .to_device(&candle_core::Device::Cpu)?;
-            let spec = ActiveSpec {
-                start_per_class: start,
-                step,
-                rounds,
-                strategies,
-                seeds: seeds(&common.seeds)?,
-                probe: ProbeOptions {
-                    balanced: !unbalanced,
-                    ..ProbeOptions::LOOP
+            let report = active_report(
+                &engine,
+                &common.files()?,
+                &ActiveSettings {
+                    start,
+                    step,
+                    rounds,
+                    target,
+                    strategies,
+                    unbalanced,
                 },
-            };
-            let points = simulate(
-                &pool,
-                &train.labels,
-                &test_x,
-                &test.labels,
-                train.label_names.len(),
-                &spec,
                 &mut term,
-                &cancel,
+                &CancelToken::new(),
             )?;
             term.finish();
-            let reach = labels_to_reach(&points, target);
-            write(
-                &common.out.join("active.json"),
-                &serde_json::to_string_pretty(&serde_json::json!({
-                    "points": points,
-                    "target": target,
-                    "labels_to_reach": reach.iter().map(|(s, m, r, n)| serde_json::json!({"strategy": s, "mean_labels": m, "seeds_reached": r, "seeds": n})).collect::<Vec<_>>(),
-                }))?,
-            )?;
             println!("labels needed to reach {target:.2} test accuracy (mean over seeds that reached it):");
-            for (s, m, r, n) in &reach {
+            for (s, m, r, n) in &report.reach {
                 println!(
                     "  {:<18} {:>8}  ({r}/{n} seeds)",
                     format!("{s:?}"),
@@ -295,11 +224,4 @@ pub fn run(a: ReportArgs) -> Result<()> {
             Ok(())
         }
     }
-}
-
-fn csv_writer(path: &Path) -> Result<csv::Writer<std::fs::File>> {
-    let mut w =
-        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-    w.write_record(["text", "label"])?;
-    Ok(w)
 }

@@ -72,8 +72,8 @@ pub struct TrainArgs {
     /// (with --data; a project run is scored on the project's test split).
     #[arg(long, conflicts_with = "project")]
     test: Option<PathBuf>,
-    /// Where to write the exported classifier (with --data; a project run keeps its
-    /// model with the project's runs: `studio project runs`).
+    /// Where to write the exported classifier. A project run also keeps its model with
+    /// the project's runs (`studio project runs`); --out then copies it there too.
     #[arg(long, required_unless_present_any = ["estimate", "project"])]
     out: Option<PathBuf>,
     /// Print the settings the run would use and a measured time estimate; train nothing.
@@ -140,6 +140,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 project.display(),
                 o.model_dir.display()
             );
+            if let Some(out) = &a.out {
+                let e = studio_core::ops::export::copy_model_folder(&o.model_dir, out)?;
+                println!("exported to {}", e.path.display());
+            }
         }
         (Some(data), None) => {
             let files = TrainFile {
@@ -152,10 +156,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             let o = op::train_file(&engine, &req, &files, &mut term, &cancel)?;
             term.finish();
             if !a.quiet && o.skipped > 0 {
-                eprintln!(
-                    "· left out {} rows with an empty or unreadable text",
-                    o.skipped
-                );
+                eprintln!("· left out {} rows with an empty text", o.skipped);
             }
             print_trained(&o.trained);
             if a.test.is_some() {

@@ -54,7 +54,7 @@ pub enum Pick {
     /// but spread over the data and never twenty near-identical texts (what `studio
     /// project next --strategy diverse` does once a model exists). Clustering only the
     /// 10×n most uncertain instead did as well on the Chinese reviews and worse on the
-    /// movie sentences (`docs/results/session3`).
+    /// movie sentences (`docs/results/2026-11-active-learning-chinese`).
     UncertainDiverse,
 }
 

@@ -48,7 +48,7 @@ pub fn export(model: &TrainedModel, out: &Path, card: &CardInfo) -> Result<PathB
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| StudioError::io(parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| StudioError::io("create the folder", parent, e))?;
     let name = out
         .file_name()
         .ok_or_else(|| {
@@ -72,20 +72,20 @@ fn swap_into_place(tmp: &Path, out: &Path) -> Result<()> {
             out.file_name().unwrap_or_default().to_string_lossy(),
             std::process::id()
         ));
-        std::fs::rename(out, &old).map_err(|e| StudioError::io(out, e))?;
+        std::fs::rename(out, &old).map_err(|e| StudioError::io("move", out, e))?;
         if let Err(e) = std::fs::rename(tmp, out) {
             let _ = std::fs::rename(&old, out);
-            return Err(StudioError::io(out, e));
+            return Err(StudioError::io("move", out, e));
         }
         let _ = std::fs::remove_dir_all(&old);
     } else {
-        std::fs::rename(tmp, out).map_err(|e| StudioError::io(out, e))?;
+        std::fs::rename(tmp, out).map_err(|e| StudioError::io("move", out, e))?;
     }
     Ok(())
 }
 
 fn write_folder(model: &TrainedModel, dir: &Path, card: &CardInfo) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| StudioError::io(dir, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| StudioError::io("create the folder", dir, e))?;
     let tensors = export_tensors(model)?;
     let extra_layer = model.plan.pooling == Pooling::Mean;
     candle_core::safetensors::save(&tensors, dir.join("model.safetensors"))?;
@@ -293,14 +293,14 @@ fn write_tokenizer_files(model: &TrainedModel, dir: &Path) -> Result<()> {
     write_json(&dir.join("special_tokens_map.json"), &stm)?;
     if base.join("vocab.txt").is_file() {
         std::fs::copy(base.join("vocab.txt"), dir.join("vocab.txt"))
-            .map_err(|e| StudioError::io(base.join("vocab.txt"), e))?;
+            .map_err(|e| StudioError::io("copy", base.join("vocab.txt"), e))?;
     }
     if base.join("sentencepiece.bpe.model").is_file() {
         std::fs::copy(
             base.join("sentencepiece.bpe.model"),
             dir.join("sentencepiece.bpe.model"),
         )
-        .map_err(|e| StudioError::io(base, e))?;
+        .map_err(|e| StudioError::io("copy", base.join("sentencepiece.bpe.model"), e))?;
     }
     Ok(())
 }
@@ -381,5 +381,5 @@ fn write_json(path: &Path, v: &Value) -> Result<()> {
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| StudioError::io(path, e))
+    std::fs::write(path, text).map_err(|e| StudioError::io("write", path, e))
 }

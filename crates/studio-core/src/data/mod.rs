@@ -25,8 +25,6 @@ pub struct LabeledData {
     pub label_names: Vec<String>,
     /// Rows skipped because their text was empty.
     pub skipped_empty: usize,
-    /// Rows the importer could not read (bad quoting, invalid JSON, ...).
-    pub rejected: usize,
 }
 
 impl LabeledData {
@@ -112,7 +110,6 @@ impl LabeledData {
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
             label_names: self.label_names.clone(),
             skipped_empty: 0,
-            rejected: 0,
         }
     }
 
@@ -134,5 +131,14 @@ impl LabeledData {
             }),
             _ => Ok(()),
         }
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
     }
 }

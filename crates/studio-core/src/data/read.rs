@@ -16,7 +16,8 @@ use std::path::Path;
 ///
 /// `label_order` fixes the label ids (as a model's `id2label` does) and refuses a label
 /// outside it; without it labels are sorted by name. Rows with an empty label are left
-/// out; rows the importer rejects are counted in [`LabeledData::rejected`].
+/// out. A row the importer cannot read is an error naming its line: a model trained or
+/// scored on silently fewer rows than the file holds would mislead.
 pub fn read_labeled(
     path: &Path,
     text_col: &str,
@@ -41,16 +42,11 @@ pub fn read_labeled(
     .resolve(importer.layout())?;
     let li = cols.label.unwrap_or(cols.text);
     let mut pairs = Vec::new();
-    let mut rejected = 0usize;
     importer.stream(&mut Silent, &CancelToken::new(), &mut |row| {
-        match row {
-            Row::Record { mut fields, .. } => {
-                let label = fields[li].trim().to_string();
-                if !label.is_empty() {
-                    pairs.push((std::mem::take(&mut fields[cols.text]), label));
-                }
-            }
-            Row::Rejected(_) => rejected += 1,
+        let mut fields = unreadable(row)?;
+        let label = fields[li].trim().to_string();
+        if !label.is_empty() {
+            pairs.push((std::mem::take(&mut fields[cols.text]), label));
         }
         Ok(ControlFlow::Continue(()))
     })?;
@@ -71,9 +67,22 @@ pub fn read_labeled(
             });
         }
     }
-    let mut data = LabeledData::from_pairs(pairs, label_order)?;
-    data.rejected = rejected;
-    Ok(data)
+    LabeledData::from_pairs(pairs, label_order)
+}
+
+/// A row's fields, or the error for a row the importer rejected.
+fn unreadable(row: Row) -> Result<Vec<String>> {
+    match row {
+        Row::Record { fields, .. } => Ok(fields),
+        Row::Rejected(r) => Err(StudioError::BadRow {
+            path: r.file,
+            line: r.line,
+            reason: format!(
+                "{}; fix the row (a project import leaves such rows out and lists them)",
+                r.reason
+            ),
+        }),
+    }
 }
 
 /// Texts to classify from a file: a .txt file (one text a line) or a column of any other
@@ -97,11 +106,10 @@ pub fn read_texts(path: &Path, text_col: Option<&str>) -> Result<Vec<String>> {
     .resolve(importer.layout())?;
     let mut texts = Vec::new();
     importer.stream(&mut Silent, &CancelToken::new(), &mut |row| {
-        if let Row::Record { mut fields, .. } = row {
-            let t = std::mem::take(&mut fields[cols.text]);
-            if !t.trim().is_empty() {
-                texts.push(t);
-            }
+        let mut fields = unreadable(row)?;
+        let t = std::mem::take(&mut fields[cols.text]);
+        if !t.trim().is_empty() {
+            texts.push(t);
         }
         Ok(ControlFlow::Continue(()))
     })?;

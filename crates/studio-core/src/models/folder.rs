@@ -196,28 +196,6 @@ fn canonical_name(name: &str, prefix: &str) -> Option<String> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::canonical_name;
-
-    #[test]
-    fn names_gain_the_prefix_and_heads_are_dropped() {
-        assert_eq!(
-            canonical_name("embeddings.LayerNorm.gamma", "bert").as_deref(),
-            Some("bert.embeddings.LayerNorm.weight")
-        );
-        assert_eq!(
-            canonical_name("bert.pooler.dense.weight", "bert").as_deref(),
-            Some("bert.pooler.dense.weight")
-        );
-        assert_eq!(canonical_name("cls.predictions.bias", "bert"), None);
-        assert_eq!(
-            canonical_name("classifier.out_proj.weight", "roberta").as_deref(),
-            Some("classifier.out_proj.weight")
-        );
-    }
-}
-
 /// The pooling a folder was built for, and where that was read (see [`PoolingSource`]):
 /// our own field, then sentence-transformers' files, then a known catalog model, then
 /// [CLS].
@@ -316,4 +294,26 @@ fn known_catalog_model(dir: &Path, config_json: &Value) -> Option<super::Catalog
                 || folder == repo_name
         })
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_name;
+
+    #[test]
+    fn names_gain_the_prefix_and_heads_are_dropped() {
+        assert_eq!(
+            canonical_name("embeddings.LayerNorm.gamma", "bert").as_deref(),
+            Some("bert.embeddings.LayerNorm.weight")
+        );
+        assert_eq!(
+            canonical_name("bert.pooler.dense.weight", "bert").as_deref(),
+            Some("bert.pooler.dense.weight")
+        );
+        assert_eq!(canonical_name("cls.predictions.bias", "bert"), None);
+        assert_eq!(
+            canonical_name("classifier.out_proj.weight", "roberta").as_deref(),
+            Some("classifier.out_proj.weight")
+        );
+    }
 }

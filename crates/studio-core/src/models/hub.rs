@@ -83,7 +83,7 @@ pub fn download(
         reason: e.to_string(),
     })?;
     let api_repo = api.model(repo.to_string());
-    std::fs::create_dir_all(dest).map_err(|e| StudioError::io(dest, e))?;
+    std::fs::create_dir_all(dest).map_err(|e| StudioError::io("create the folder", dest, e))?;
     let mut fetch = |file: &str, observer: &mut dyn Observer| -> Result<PathBuf> {
         cancel.check()?;
         let progress = Forward {
@@ -101,9 +101,10 @@ pub fn download(
             })?;
         let target = dest.join(file);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StudioError::io(parent, e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StudioError::io("create the folder", parent, e))?;
         }
-        std::fs::copy(&cached, &target).map_err(|e| StudioError::io(&target, e))?;
+        std::fs::copy(&cached, &target).map_err(|e| StudioError::io("copy", &target, e))?;
         Ok(target)
     };
     for f in REQUIRED {

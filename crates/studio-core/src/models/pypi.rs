@@ -25,7 +25,7 @@ pub fn fetch(
         what: format!("{}=={} from PyPI", src.package, src.version),
         reason,
     };
-    std::fs::create_dir_all(work).map_err(|e| StudioError::io(work, e))?;
+    std::fs::create_dir_all(work).map_err(|e| StudioError::io("create the folder", work, e))?;
     observer.on_event(&Event::Phase {
         name: format!("pip download {}=={}", src.package, src.version),
         total: None,
@@ -93,7 +93,7 @@ fn find_wheel(dir: &Path, src: &PypiSource) -> Option<PathBuf> {
 
 /// Extracts the entries under `folder/` of the zip `wheel` into `dest`.
 fn unpack_folder(wheel: &Path, folder: &str, dest: &Path) -> Result<()> {
-    let file = std::fs::File::open(wheel).map_err(|e| StudioError::io(wheel, e))?;
+    let file = std::fs::File::open(wheel).map_err(|e| StudioError::io("open", wheel, e))?;
     let bad = |e: zip::result::ZipError| StudioError::Download {
         what: wheel.display().to_string(),
         reason: format!("the wheel is not a valid zip file ({e})"),
@@ -112,13 +112,13 @@ fn unpack_folder(wheel: &Path, folder: &str, dest: &Path) -> Result<()> {
         }
         let out = dest.join(&rel);
         if let Some(p) = out.parent() {
-            std::fs::create_dir_all(p).map_err(|e| StudioError::io(p, e))?;
+            std::fs::create_dir_all(p).map_err(|e| StudioError::io("create the folder", p, e))?;
         }
         let mut buf = Vec::new();
         entry
             .read_to_end(&mut buf)
-            .map_err(|e| StudioError::io(&out, e))?;
-        std::fs::write(&out, buf).map_err(|e| StudioError::io(&out, e))?;
+            .map_err(|e| StudioError::io("read", &out, e))?;
+        std::fs::write(&out, buf).map_err(|e| StudioError::io("write", &out, e))?;
         found += 1;
     }
     if found == 0 {
@@ -132,11 +132,13 @@ fn unpack_folder(wheel: &Path, folder: &str, dest: &Path) -> Result<()> {
 
 /// Hex sha256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| StudioError::io(path, e))?;
+    let mut f = std::fs::File::open(path).map_err(|e| StudioError::io("open", path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(|e| StudioError::io(path, e))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| StudioError::io("read", path, e))?;
         if n == 0 {
             break;
         }

@@ -111,12 +111,13 @@ impl ModelStore {
                 dest.display()
             )));
         }
-        std::fs::create_dir_all(&self.root).map_err(|e| StudioError::io(&self.root, e))?;
+        std::fs::create_dir_all(&self.root)
+            .map_err(|e| StudioError::io("create the folder", &self.root, e))?;
         let tmp = self
             .root
             .join(format!(".import-{id}-{}", std::process::id()));
         copy_dir(src, &tmp)?;
-        std::fs::rename(&tmp, &dest).map_err(|e| StudioError::io(&dest, e))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| StudioError::io("move", &dest, e))?;
         ModelFolder::open(&dest)
     }
 
@@ -124,13 +125,14 @@ impl ModelStore {
     /// replacing an older copy only once the new one is in place.
     pub fn install(&self, prepared: &Path, id: &str) -> Result<ModelFolder> {
         ModelFolder::open(prepared)?;
-        std::fs::create_dir_all(&self.root).map_err(|e| StudioError::io(&self.root, e))?;
+        std::fs::create_dir_all(&self.root)
+            .map_err(|e| StudioError::io("create the folder", &self.root, e))?;
         let dest = self.path_of(id);
         let old = self.root.join(format!(".old-{id}-{}", std::process::id()));
         if dest.exists() {
-            std::fs::rename(&dest, &old).map_err(|e| StudioError::io(&dest, e))?;
+            std::fs::rename(&dest, &old).map_err(|e| StudioError::io("move", &dest, e))?;
         }
-        std::fs::rename(prepared, &dest).map_err(|e| StudioError::io(&dest, e))?;
+        std::fs::rename(prepared, &dest).map_err(|e| StudioError::io("move", &dest, e))?;
         let _ = std::fs::remove_dir_all(&old);
         ModelFolder::open(&dest)
     }
@@ -138,15 +140,15 @@ impl ModelStore {
 
 /// Recursively copies `src` to `dst` (which must not exist).
 pub(crate) fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
-    std::fs::create_dir_all(dst).map_err(|e| StudioError::io(dst, e))?;
-    for entry in std::fs::read_dir(src).map_err(|e| StudioError::io(src, e))? {
-        let entry = entry.map_err(|e| StudioError::io(src, e))?;
+    std::fs::create_dir_all(dst).map_err(|e| StudioError::io("create the folder", dst, e))?;
+    for entry in std::fs::read_dir(src).map_err(|e| StudioError::io("list", src, e))? {
+        let entry = entry.map_err(|e| StudioError::io("list", src, e))?;
         let from = entry.path();
         let to = dst.join(entry.file_name());
         if from.is_dir() {
             copy_dir(&from, &to)?;
         } else {
-            std::fs::copy(&from, &to).map_err(|e| StudioError::io(&from, e))?;
+            std::fs::copy(&from, &to).map_err(|e| StudioError::io("copy", &from, e))?;
         }
     }
     Ok(())

@@ -61,25 +61,25 @@ pub fn copy_model_folder(src: &Path, dest: &Path) -> Result<Exported> {
         }
     }
     let parent = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| StudioError::io(parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| StudioError::io("create the folder", parent, e))?;
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     if let Err(e) = copy_dir(src, &tmp) {
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(StudioError::io(dest, e));
+        return Err(StudioError::io("copy the model to", dest, e));
     }
     if dest.exists() {
-        std::fs::rename(dest, &old).map_err(|e| StudioError::io(dest, e))?;
+        std::fs::rename(dest, &old).map_err(|e| StudioError::io("move", dest, e))?;
     }
     if let Err(e) = std::fs::rename(&tmp, dest) {
         let _ = std::fs::rename(&old, dest);
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(StudioError::io(dest, e));
+        return Err(StudioError::io("move", dest, e));
     }
     let _ = std::fs::remove_dir_all(&old);
     let mut files: Vec<String> = std::fs::read_dir(dest)
-        .map_err(|e| StudioError::io(dest, e))?
+        .map_err(|e| StudioError::io("list", dest, e))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();

@@ -12,11 +12,16 @@
 
 pub mod evaluate;
 pub mod export;
+pub mod models;
 pub mod predict;
+pub mod project;
 pub mod runs;
+pub mod studies;
+pub mod suggest;
 pub mod train;
 
-use crate::classify::infer::Predictor;
+use crate::active::suggest::VectorCache;
+use crate::classify::infer::{Predictor, SentenceEmbedder};
 use crate::device::{self, ChosenDevice, DeviceChoice};
 use crate::models::{Catalog, ModelFolder, ModelStore};
 use crate::Result;
@@ -28,16 +33,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// faces say so beside every score measured on it.
 pub const MIN_TRUSTED_PER_LABEL: usize = 20;
 
-/// What every operation shares: where models and runs live, the device, and the
-/// classifiers already loaded (the app asks for the same one many times; loading a
-/// model takes seconds).
+/// A project's sentence vectors under one model, shared by the operations that embed.
+type SharedVectors = Arc<Mutex<VectorCache>>;
+
+/// Longest input, in tokens, of the cached sentence vectors (suggestions and the
+/// project learning curve share the cache, so they share this).
+pub const VECTOR_MAX_LEN: usize = 128;
+
+/// What every operation shares: where models and runs live, the device, and what is
+/// expensive to make again: classifiers and sentence encoders already loaded (loading
+/// takes seconds) and sentence vectors already computed (minutes on a big project).
 pub struct Engine {
     home: PathBuf,
     device: DeviceChoice,
     predictors: Mutex<HashMap<PathBuf, Arc<Predictor>>>,
+    embedders: Mutex<HashMap<PathBuf, Arc<SentenceEmbedder>>>,
+    /// Per project file and base model folder.
+    vectors: Mutex<HashMap<(PathBuf, PathBuf), SharedVectors>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic in another thread must not wedge the engine: take the data as it is.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -55,6 +70,8 @@ impl Engine {
             home: home.to_path_buf(),
             device,
             predictors: Mutex::new(HashMap::new()),
+            embedders: Mutex::new(HashMap::new()),
+            vectors: Mutex::new(HashMap::new()),
         }
     }
 
@@ -88,8 +105,36 @@ impl Engine {
         Ok(p)
     }
 
-    /// Forgets the loaded classifiers (the app calls it when another project opens).
+    /// The sentence encoder of base model folder `base`, truncating at
+    /// [`VECTOR_MAX_LEN`], loaded once.
+    pub fn embedder(&self, base: &ModelFolder) -> Result<Arc<SentenceEmbedder>> {
+        if let Some(e) = lock(&self.embedders).get(&base.dir) {
+            return Ok(e.clone());
+        }
+        let e = Arc::new(SentenceEmbedder::load(
+            base,
+            &self.device()?.device,
+            VECTOR_MAX_LEN,
+        )?);
+        lock(&self.embedders).insert(base.dir.clone(), e.clone());
+        Ok(e)
+    }
+
+    /// The sentence vectors of the texts of `project` under `base`, kept between calls
+    /// so each text is encoded once. Held only while an operation embeds; never while
+    /// the project is.
+    pub fn vector_cache(&self, project: &Path, base: &ModelFolder) -> Arc<Mutex<VectorCache>> {
+        lock(&self.vectors)
+            .entry((project.to_path_buf(), base.dir.clone()))
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets what was loaded and computed (the app calls it when another project
+    /// opens).
     pub fn forget_models(&self) {
         lock(&self.predictors).clear();
+        lock(&self.embedders).clear();
+        lock(&self.vectors).clear();
     }
 }

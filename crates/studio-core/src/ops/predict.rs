@@ -3,7 +3,7 @@
 
 use super::Engine;
 use crate::classify::infer::{Prediction, Predictor};
-use crate::data::read_texts;
+use crate::data::{csv_field, read_texts};
 use crate::progress::{CancelToken, Event, Observer};
 use crate::project::{Filter, PageQuery, Project};
 use crate::{Result, StudioError};
@@ -114,14 +114,6 @@ pub fn predict_file(
     })
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn csv_header(labels: &[String]) -> String {
     let mut out = String::from("\u{feff}text,label");
     for l in labels {
@@ -157,7 +149,7 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        StudioError::io(path, e)
+        StudioError::io("write", path, e)
     })
 }
 

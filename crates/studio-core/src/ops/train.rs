@@ -219,7 +219,7 @@ pub struct FileOutcome {
     pub trained: TrainedModel,
     /// Metrics on the held-out file, when one was given.
     pub test: Option<Metrics>,
-    /// Rows of the data file that were left out (empty text, unreadable).
+    /// Rows of the data file that were left out for an empty text.
     pub skipped: usize,
 }
 
@@ -273,7 +273,7 @@ pub fn train_file(
         out,
         trained,
         test,
-        skipped: data.skipped_empty + data.rejected,
+        skipped: data.skipped_empty,
     })
 }
 

@@ -828,6 +828,7 @@ fn open_error(path: &Path, e: rusqlite::Error) -> StudioError {
         }
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
             StudioError::io(
+                "open",
                 path,
                 std::io::Error::other(
                     "cannot open the file (check the folder exists and is writable)",

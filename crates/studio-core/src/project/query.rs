@@ -498,8 +498,8 @@ impl Project {
             }
         };
         let tmp = out.with_extension(format!("{ext}.partial"));
-        let io = |e: std::io::Error| StudioError::io(&tmp, e);
-        let csv_err = |e: csv::Error| StudioError::io(&tmp, std::io::Error::other(e));
+        let io = |e: std::io::Error| StudioError::io("write", &tmp, e);
+        let csv_err = |e: csv::Error| StudioError::io("write", &tmp, std::io::Error::other(e));
         let file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
         enum Out {
             Csv(Box<csv::Writer<std::io::BufWriter<std::fs::File>>>),
@@ -549,7 +549,7 @@ impl Project {
         file.flush().map_err(io)?;
         file.get_ref().sync_all().map_err(io)?;
         drop(file);
-        std::fs::rename(&tmp, out).map_err(|e| StudioError::io(out, e))?;
+        std::fs::rename(&tmp, out).map_err(|e| StudioError::io("move", out, e))?;
         Ok(n)
     }
 

@@ -4,8 +4,11 @@
 import { Channel } from '@tauri-apps/api/core';
 import { open } from '@tauri-apps/plugin-dialog';
 import { commands } from '../bindings';
+import { errorText } from '../errors';
+import { i18n } from '../i18n.svelte';
 import type {
   AppError,
+  LearningCurve,
   Progress,
   Mapping,
   TextFilter,
@@ -14,12 +17,14 @@ import type {
 
 export type * from '../bindings';
 
-/** A command's failure, with the engine's message for the user. */
+/** A command's failure, its message in the user's language (see `errorText`). */
 export class BackendError extends Error {
   readonly kind: AppError['kind'];
+  readonly code: string;
   constructor(e: AppError) {
-    super(e.message);
+    super(errorText(i18n.locale, e.code, e.params, e.message));
     this.kind = e.kind;
+    this.code = e.code;
   }
 }
 
@@ -75,7 +80,6 @@ export const backend = {
     unwrap(commands.listTexts(filter, offset, limit)),
   labelText: (id: number, label: string | null) => unwrap(commands.labelText(id, label)),
   undo: (redo: boolean) => unwrap(commands.undo(redo)),
-  nextToLabel: (strategy: string, n: number) => unwrap(commands.nextToLabel(strategy, n)),
   suggestNext: (modelId: string, n: number, onProgress: (p: Progress) => void) =>
     job(onProgress, (id, ch) => commands.suggestNext(modelId, n, id, ch)),
   setLabels: (names: string[]) => unwrap(commands.setLabels(names)),
@@ -88,7 +92,13 @@ export const backend = {
   importModel: (folder: string) => unwrap(commands.importModel(folder)),
 
   estimateTraining: (request: TrainRequest) => unwrap(commands.estimateTraining(request)),
-  learningCurve: (modelId: string) => unwrap(commands.learningCurve(modelId)),
+  /** The engine's default preset: the one `studio train` uses too. */
+  defaultPreset: () => commands.defaultPreset(),
+  /** A job: the curve embeds the project's texts once (minutes on a big project); cancel with `cancelJob`. */
+  learningCurve: (modelId: string): Job<LearningCurve> => {
+    const id = nextJob++;
+    return { id, result: unwrap(commands.learningCurve(modelId, id)) };
+  },
   startTraining: (request: TrainRequest, onProgress: (p: Progress) => void) =>
     job(onProgress, (id, ch) => commands.startTraining(request, id, ch)),
 

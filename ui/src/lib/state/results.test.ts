@@ -14,7 +14,9 @@ const items = [
 ];
 const view = {
   runId: 1,
-  split: 'test',
+  minPerLabel: 1,
+  tooSmall: true,
+  trustedPerLabel: 20,
   metrics: { accuracy: 1 / 3, macroF1: 0.25, perClass: [], confusion: [[0, 2], [0, 1]], labels: ['negative', 'positive'], n: 3, majorityBaseline: 2 / 3 },
   items,
 };

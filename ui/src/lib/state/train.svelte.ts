@@ -1,16 +1,16 @@
 // Train pane: preset, advanced settings, the estimate, then a live run with progress,
 // charts and cancel.
 import { backend, BackendError } from '../backend';
-import type { Estimate, LearningCurve, TrainRequest, TrainResult } from '../backend';
+import type { Estimate, LearningCurve, ModeName, PresetName, TrainRequest, TrainResult } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
-export type PresetName = 'quick' | 'balanced' | 'best';
+export type { PresetName };
 export const PRESETS: PresetName[] = ['quick', 'balanced', 'best'];
 
 export class TrainState {
   preset = $state<PresetName>('quick');
-  mode = $state<string>('');
+  mode = $state<ModeName | ''>('');
   epochs = $state<number | null>(null);
   lr = $state<number | null>(null);
   seed = $state(42);
@@ -57,6 +57,19 @@ export class TrainState {
     }
   }
 
+  /** Starts from the engine's default preset (the CLI's too), once, before the user picks. */
+  async loadDefaults(): Promise<void> {
+    if (this.defaultsLoaded) return;
+    this.defaultsLoaded = true;
+    try {
+      this.preset = await backend.defaultPreset();
+    } catch {
+      // Keep the built-in choice; the estimate below still works.
+    }
+  }
+
+  private defaultsLoaded = false;
+
   async setPreset(p: PresetName): Promise<void> {
     this.preset = p;
     await this.refreshEstimate();
@@ -93,10 +106,14 @@ export class TrainState {
   async refreshCurve(): Promise<void> {
     this.curve = null;
     this.curveNote = null;
+    const job = backend.learningCurve(this.app.modelId);
+    this.jobId = job.id;
     try {
-      this.curve = await backend.learningCurve(this.app.modelId);
+      this.curve = await job.result;
     } catch (e) {
-      this.curveNote = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof BackendError && e.kind === 'cancelled')) this.curveNote = e instanceof Error ? e.message : String(e);
+    } finally {
+      this.jobId = null;
     }
   }
 

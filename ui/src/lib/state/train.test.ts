@@ -90,7 +90,7 @@ describe('TrainState', () => {
     expect(app.latestRun?.id).toBe(1);
     expect(app.project?.hasPredictions).toBe(true);
     // The learning curve is asked for after the run, for the same base model.
-    expect(m.argsOf('learning_curve')[0]).toEqual({ modelId: 'all-minilm-l6-v2' });
+    expect(m.argsOf('learning_curve')[0]).toMatchObject({ modelId: 'all-minilm-l6-v2' });
     expect(st.curve?.perClassNeeded).toBeCloseTo(37.2);
     expect(st.curveNote).toBeNull();
   });

@@ -33,7 +33,7 @@ pub(crate) fn sniff_columns(
     let mut seen = 0usize;
     if format == super::ImportFormat::Jsonl {
         let mut r = DelimReader::new(reader, None, MAX_ROW_BYTES);
-        let io = |e| StudioError::io(path, e);
+        let io = |e| StudioError::io("read", path, e);
         while let Some(rec) = r.next_record().map_err(io)? {
             if rec.is_blank() || rec.problem.is_some() {
                 continue;
@@ -249,7 +249,7 @@ pub(crate) fn stream_lines<R: BufRead>(
     f: &mut dyn FnMut(Row) -> Result<ControlFlow<()>>,
 ) -> Result<()> {
     let mut r = DelimReader::new(reader, None, MAX_ROW_BYTES);
-    let io = |e| StudioError::io(src.path, e);
+    let io = |e| StudioError::io("read", src.path, e);
     while let Some(rec) = r.next_record().map_err(io)? {
         progress.tick(|| src.count.get())?;
         let bad = src.malformed_in(rec.start, rec.end);

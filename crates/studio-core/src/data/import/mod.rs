@@ -136,7 +136,7 @@ impl Input<'_> {
         match self {
             Input::Path(p) => std::fs::metadata(p)
                 .map(|m| m.len())
-                .map_err(|e| StudioError::io(*p, e)),
+                .map_err(|e| StudioError::io("read", *p, e)),
             Input::Bytes { bytes, .. } => Ok(bytes.len() as u64),
         }
     }
@@ -144,7 +144,7 @@ impl Input<'_> {
     fn reader(&self) -> Result<Box<dyn Read + '_>> {
         match self {
             Input::Path(p) => {
-                let f = std::fs::File::open(p).map_err(|e| StudioError::io(*p, e))?;
+                let f = std::fs::File::open(p).map_err(|e| StudioError::io("open", *p, e))?;
                 Ok(Box::new(f))
             }
             Input::Bytes { bytes, .. } => Ok(Box::new(*bytes)),
@@ -156,7 +156,7 @@ impl Input<'_> {
         self.reader()?
             .take(SAMPLE_BYTES as u64 + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| StudioError::io(self.path(), e))?;
+            .map_err(|e| StudioError::io("read", self.path(), e))?;
         let complete = buf.len() <= SAMPLE_BYTES;
         buf.truncate(SAMPLE_BYTES);
         Ok((buf, complete))
@@ -707,7 +707,7 @@ fn stream_delimited<R: std::io::BufRead>(
     let width = layout.columns.len();
     let mut r = delimited::DelimReader::new(reader, delim, MAX_ROW_BYTES);
     let mut skip = header_lines;
-    let io = |e: std::io::Error| StudioError::io(src.path, e);
+    let io = |e: std::io::Error| StudioError::io("read", src.path, e);
     while let Some(rec) = r.next_record().map_err(io)? {
         progress.tick(|| src.count.get())?;
         let bad_bytes = src.malformed_in(rec.start, rec.end);

@@ -102,7 +102,7 @@ fn with_reader<T>(
 ) -> Result<T> {
     match input {
         Input::Path(p) => go(&mut |f| {
-            let file = std::fs::File::open(p).map_err(|e| StudioError::io(*p, e))?;
+            let file = std::fs::File::open(p).map_err(|e| StudioError::io("open", *p, e))?;
             rows_of(BufReader::new(file), p, sheet, f)
         }),
         Input::Bytes { name, bytes } => go(&mut |f| rows_of(Cursor::new(*bytes), name, sheet, f)),

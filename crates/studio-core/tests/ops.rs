@@ -1,0 +1,347 @@
+//! The operations layer on tiny random models and real SQLite projects: what a project
+//! run learns from and is scored on, what evaluation refuses, what a missing score is,
+//! the one file reader behind predict-a-file, and pooling read from a model folder.
+
+use std::path::{Path, PathBuf};
+use studio_core::arch::{Family, Pooling};
+use studio_core::classify::train::{Mode, TrainOptions};
+use studio_core::device::DeviceChoice;
+use studio_core::models::{ModelFolder, PoolingSource};
+use studio_core::ops::evaluate::{evaluate_file, evaluate_run, EvaluateFile};
+use studio_core::ops::predict::{predict_file, PredictFile};
+use studio_core::ops::runs::{list_runs, RunStatus};
+use studio_core::ops::train::{project_data, train_project_run, TrainRequest};
+use studio_core::ops::Engine;
+use studio_core::progress::{CancelToken, Silent};
+use studio_core::project::{Filter, LabelFilter, PageQuery, Project, SplitName};
+use studio_core::testing::{project_from_csv, tiny_data, tiny_model};
+use studio_core::StudioError;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    engine: Engine,
+    model: PathBuf,
+    project: PathBuf,
+}
+
+/// A project of `n` labelled tiny texts per label and a tiny BERT.
+fn setup(n: usize) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let model = root.join("tiny-bert");
+    tiny_model(&model, Family::Bert, 3);
+    let data = tiny_data(n, 1);
+    let mut csv = String::from("text,label\n");
+    for (t, &l) in data.texts.iter().zip(&data.labels) {
+        csv.push_str(&format!("{t},{}\n", data.label_names[l]));
+    }
+    let project = root.join("reviews.studio");
+    project_from_csv(&project, &csv, &["negative", "positive"]);
+    Setup {
+        engine: Engine::with_device(&root.join("home"), DeviceChoice::Cpu),
+        _dir: dir,
+        root,
+        model,
+        project,
+    }
+}
+
+fn head_request(s: &Setup) -> TrainRequest {
+    TrainRequest {
+        model: s.model.to_string_lossy().into_owned(),
+        options: TrainOptions {
+            mode: Some(Mode::Head),
+            seed: 5,
+            ..TrainOptions::default()
+        },
+    }
+}
+
+fn split_count(p: &Project, split: SplitName) -> usize {
+    p.count(&Filter {
+        label: LabelFilter::Labelled,
+        split: Some(split),
+        ..Filter::default()
+    })
+    .unwrap() as usize
+}
+
+#[test]
+fn a_project_run_learns_from_train_and_validation_and_is_scored_on_test() {
+    let s = setup(60);
+    let p = Project::open(&s.project).unwrap();
+    let test = split_count(&p, SplitName::Test);
+    let learn = split_count(&p, SplitName::Train) + split_count(&p, SplitName::Validation);
+    assert!(
+        test > 0 && learn + test == 120,
+        "test {test}, learn {learn}"
+    );
+    let (learn_data, test_data) = project_data(&p).unwrap();
+    assert_eq!((learn_data.len(), test_data.len()), (learn, test));
+    // One label order for both faces: the project's.
+    assert_eq!(learn_data.label_names, ["negative", "positive"]);
+
+    let o = train_project_run(
+        &s.engine,
+        &s.project,
+        &head_request(&s),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(o.trained.train_size + o.trained.validation_size, learn);
+    assert_eq!(o.test.as_ref().map(|m| m.n), Some(test));
+    assert_eq!(o.predicted, 120);
+    assert!(o.model_dir.join("config.json").is_file());
+
+    let runs = list_runs(&s.project).unwrap();
+    assert_eq!(runs.len(), 1);
+    let r = &runs[0];
+    assert_eq!(r.status, RunStatus::Finished);
+    assert_eq!(r.label_count, Some(learn));
+    assert_eq!(r.method.as_deref(), Some("head"));
+    assert_eq!(r.test.as_ref().map(|m| m.n), Some(test));
+
+    // Evaluating the run scores exactly the test split, the same numbers as training
+    // recorded.
+    let e = evaluate_run(
+        &s.engine,
+        &s.project,
+        None,
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(e.run.id, o.run_id);
+    assert_eq!(Some(&e.score.metrics), o.test.as_ref());
+    assert_eq!(e.items.len(), test);
+    assert!(e.score.too_small, "{} test texts cannot be trusted", test);
+}
+
+#[test]
+fn a_run_is_never_scored_on_texts_it_learned_from() {
+    let s = setup(30);
+    train_project_run(
+        &s.engine,
+        &s.project,
+        &head_request(&s),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    // Empty the test split: evaluation must refuse, not fall back to validation.
+    let p = Project::open(&s.project).unwrap();
+    let test_rows = p
+        .page(&PageQuery {
+            filter: Filter {
+                label: LabelFilter::Labelled,
+                split: Some(SplitName::Test),
+                ..Filter::default()
+            },
+            after_id: None,
+            offset: 0,
+            limit: 1000,
+        })
+        .unwrap();
+    assert!(!test_rows.is_empty());
+    for r in &test_rows {
+        p.clear_label(r.id).unwrap();
+    }
+    let err = evaluate_run(
+        &s.engine,
+        &s.project,
+        None,
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "noTestTexts", "{err}");
+    // An unknown run is named as such.
+    let err = evaluate_run(
+        &s.engine,
+        &s.project,
+        Some(99),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StudioError::UnknownRun { run: 99 }), "{err}");
+}
+
+#[test]
+fn a_score_that_was_not_measured_is_none_not_zero() {
+    // 8 labels a class and mean pooling: too few to hold out a validation split.
+    let s = setup(8);
+    let mut req = head_request(&s);
+    req.options.pooling = Some(Pooling::Mean);
+    let o = train_project_run(
+        &s.engine,
+        &s.project,
+        &req,
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(o.trained.validation.n, 0);
+    let runs = list_runs(&s.project).unwrap();
+    assert_eq!(runs[0].validation, None);
+}
+
+#[test]
+fn evaluating_a_file_refuses_a_label_the_model_does_not_know() {
+    let s = setup(30);
+    let o = train_project_run(
+        &s.engine,
+        &s.project,
+        &head_request(&s),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let file = s.root.join("held.csv");
+    std::fs::write(
+        &file,
+        "text,label\ngood film,positive\nit was fine,neutral\n",
+    )
+    .unwrap();
+    let err = evaluate_file(
+        &s.engine,
+        &EvaluateFile {
+            model: o.model_dir.clone(),
+            data: file,
+            text_col: "text".into(),
+            label_col: "label".into(),
+        },
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "labelNotInModel", "{err}");
+    assert!(err.to_string().contains("\"neutral\""), "{err}");
+}
+
+/// GBK bytes of `s`.
+fn gbk(s: &str) -> Vec<u8> {
+    encoding_rs::GBK.encode(s).0.into_owned()
+}
+
+#[test]
+fn predict_a_file_reads_what_a_project_imports_and_writes_a_bom_csv_beside_it() {
+    let s = setup(30);
+    let o = train_project_run(
+        &s.engine,
+        &s.project,
+        &head_request(&s),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    // A GBK, semicolon-separated file whose text column is called 评论.
+    let input = s.root.join("评论.csv");
+    let body = "编号;评论\n1;good movie, great fun\n2;awful plot; boring\n3;这部电影很好\n";
+    let body = body.replace("awful plot; boring", "\"awful plot; boring\"");
+    let bytes = gbk(&body);
+    std::fs::write(&input, &bytes).unwrap();
+    let r = predict_file(
+        &s.engine,
+        &PredictFile {
+            model: o.model_dir.clone(),
+            input: input.clone(),
+            text_col: None,
+            output: None,
+        },
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(r.count, 3);
+    assert_eq!(r.output, s.root.join("评论.predictions.csv"));
+    let out = std::fs::read_to_string(&r.output).unwrap();
+    assert!(
+        out.starts_with("\u{feff}text,label,p_negative,p_positive\n"),
+        "{out}"
+    );
+    assert!(out.contains("这部电影很好"), "{out}");
+    assert!(out.contains("\"awful plot; boring\"") || out.contains("awful plot; boring,"));
+    assert_eq!(out.lines().count(), 4);
+    // The input is untouched, and refusing to overwrite it keeps it so.
+    assert_eq!(std::fs::read(&input).unwrap(), bytes);
+    let err = predict_file(
+        &s.engine,
+        &PredictFile {
+            model: o.model_dir,
+            input: input.clone(),
+            text_col: None,
+            output: Some(input.clone()),
+        },
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(err.is_user_error(), "{err}");
+    assert_eq!(std::fs::read(&input).unwrap(), bytes);
+}
+
+fn write_json(path: &Path, v: serde_json::Value) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn pooling_is_read_from_the_folder_and_never_chosen_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bare folder of an unknown model: CLS, and the note says so and what to do.
+    let bare = dir.path().join("bare");
+    tiny_model(&bare, Family::Bert, 1);
+    let f = ModelFolder::open(&bare).unwrap();
+    assert_eq!(
+        (f.natural_pooling, &f.pooling_source),
+        (Pooling::Cls, &PoolingSource::Default)
+    );
+    assert!(
+        f.pooling_note().contains("--pooling mean"),
+        "{}",
+        f.pooling_note()
+    );
+    // sentence-transformers: the Pooling module modules.json names, with its flags.
+    let st = dir.path().join("st");
+    tiny_model(&st, Family::Bert, 1);
+    write_json(
+        &st.join("modules.json"),
+        serde_json::json!([
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "2_Pool", "type": "sentence_transformers.models.Pooling"}
+        ]),
+    );
+    write_json(
+        &st.join("2_Pool/config.json"),
+        serde_json::json!({"pooling_mode_cls_token": false, "pooling_mode_mean_tokens": true}),
+    );
+    let f = ModelFolder::open(&st).unwrap();
+    assert_eq!(f.natural_pooling, Pooling::Mean);
+    assert_eq!(
+        f.pooling_source,
+        PoolingSource::SentenceTransformers("2_Pool/config.json".into())
+    );
+    // A pooling module that says CLS is CLS, even though the folder is a
+    // sentence-transformers one (the old rule called every such folder mean).
+    write_json(
+        &st.join("2_Pool/config.json"),
+        serde_json::json!({"pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}),
+    );
+    assert_eq!(
+        ModelFolder::open(&st).unwrap().natural_pooling,
+        Pooling::Cls
+    );
+    // A bare copy of a catalog model, recognised by its name: the catalog's pooling.
+    let known = dir.path().join("all-MiniLM-L6-v2");
+    tiny_model(&known, Family::Bert, 1);
+    let f = ModelFolder::open(&known).unwrap();
+    assert_eq!(
+        (f.natural_pooling, &f.pooling_source),
+        (
+            Pooling::Mean,
+            &PoolingSource::Catalog("all-minilm-l6-v2".into())
+        )
+    );
+}
