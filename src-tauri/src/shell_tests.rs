@@ -235,6 +235,10 @@ fn the_cli_and_the_app_train_the_same_model_from_one_project() {
     use studio_core::ops::runs::list_runs;
     use studio_core::testing::{project_from_csv, tiny_data, tiny_model};
 
+    // The same process tuning as the app's main and the CLI's (the system OpenBLAS for
+    // the linear layers): the faces must match as the user runs them.
+    static TUNED: std::sync::Once = std::sync::Once::new();
+    TUNED.call_once(studio_core::runtime::tune_process);
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny-bert");
     tiny_model(&model, Family::Bert, 3);
@@ -301,6 +305,38 @@ fn the_cli_and_the_app_train_the_same_model_from_one_project() {
         logits(b.model_dir.as_ref().unwrap()),
     );
     assert_eq!(la, lb, "the two faces trained different models");
+
+    // The app's run stored its predictions for the Label pane, in the project's order.
+    let p = studio_core::project::Project::open(&project).unwrap();
+    let (labels, probs) = p.prediction(1).unwrap().expect("stored predictions");
+    assert_eq!(labels, ["negative", "positive"]);
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{probs:?}");
+    // Predict a file from the Playground: a GBK, semicolon-separated file whose text
+    // column is called 评论 (the second table reader the app once had refused it).
+    st.set_project(p);
+    let input = dir.path().join("评论.csv");
+    let (bytes, _, _) =
+        encoding_rs::GBK.encode("编号;评论\n1;good fun film\n2;awful boring plot\n");
+    std::fs::write(&input, &bytes).unwrap();
+    let out = crate::commands::results::predict_file_blocking(
+        &st,
+        app.run_id,
+        &input,
+        &mut studio_core::progress::Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(out.count, 2);
+    let written = std::fs::read_to_string(&out.output).unwrap();
+    assert!(
+        written.starts_with("\u{feff}text,label,p_negative,p_positive\n"),
+        "{written}"
+    );
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        bytes.as_ref(),
+        "the input was changed"
+    );
 }
 
 /// Every error code the engine (and this shell) sends has a Chinese sentence in the UI.

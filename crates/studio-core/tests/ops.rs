@@ -345,3 +345,45 @@ fn pooling_is_read_from_the_folder_and_never_chosen_silently() {
         )
     );
 }
+
+#[test]
+fn evaluating_a_run_refuses_a_project_label_its_model_does_not_know() {
+    let s = setup(30);
+    train_project_run(
+        &s.engine,
+        &s.project,
+        &head_request(&s),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    // A label added after the run, given to a test text: the model cannot score it, and
+    // mapping it to another label (as the app once did) would invent a score.
+    let p = Project::open(&s.project).unwrap();
+    p.set_label_set(&["negative".into(), "positive".into(), "mixed".into()])
+        .unwrap();
+    let test_text = p
+        .page(&PageQuery {
+            filter: Filter {
+                label: LabelFilter::Labelled,
+                split: Some(SplitName::Test),
+                ..Filter::default()
+            },
+            after_id: None,
+            offset: 0,
+            limit: 1,
+        })
+        .unwrap()[0]
+        .id;
+    p.label(test_text, "mixed").unwrap();
+    let err = evaluate_run(
+        &s.engine,
+        &s.project,
+        None,
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "labelNotInModel", "{err}");
+    assert!(err.to_string().contains("\"mixed\""), "{err}");
+}

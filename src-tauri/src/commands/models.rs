@@ -51,12 +51,33 @@ pub struct ModelsView {
     pub models: Vec<ModelCard>,
     /// The recommended model's id.
     pub recommended: String,
-    /// Why it is recommended.
+    /// Why it is recommended (English; the UI words it from `cjk_share`).
     pub why: String,
-    /// "cpu", "cuda" or "metal".
-    pub device: String,
-    /// A plain sentence about the device.
+    /// Share of the project's letters that are Chinese, Japanese or Korean (0 without a
+    /// project): what the recommendation rests on.
+    pub cjk_share: f64,
+    /// Where training runs.
+    pub device: DeviceKind,
+    /// CPU threads.
+    pub threads: u32,
+    /// Whether the CPU path uses the system OpenBLAS (about 1.4× faster training).
+    pub openblas: bool,
+    /// Whether this is Linux, where one package (libopenblas0) gives OpenBLAS.
+    pub openblas_installable: bool,
+    /// A plain sentence about the device (English; the UI words it from the fields above).
     pub device_explanation: String,
+}
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceKind {
+    /// The CPU.
+    Cpu,
+    /// An NVIDIA GPU.
+    Cuda,
+    /// An Apple GPU.
+    Metal,
 }
 
 /// Share of CJK characters in `texts`.
@@ -82,7 +103,7 @@ pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
         Ok(p) => recommend_for_project(&p)?,
         Err(_) => recommend(&Catalog::builtin(), &[]),
     };
-    let (recommended, why) = (rec.id, rec.why);
+    let (recommended, why, cjk_share) = (rec.id, rec.why, rec.cjk_share);
     let list = list_models_op(engine);
     let mut models: Vec<ModelCard> = list
         .catalog
@@ -123,7 +144,15 @@ pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
         models,
         recommended,
         why,
-        device: dev.kind.into(),
+        cjk_share,
+        device: match dev.kind {
+            "cuda" => DeviceKind::Cuda,
+            "metal" => DeviceKind::Metal,
+            _ => DeviceKind::Cpu,
+        },
+        threads: device::cpu_threads() as u32,
+        openblas: studio_core::arch::blas::backend_name() == "openblas",
+        openblas_installable: cfg!(target_os = "linux"),
         device_explanation: dev.explanation,
     })
 }

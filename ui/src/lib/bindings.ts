@@ -178,6 +178,15 @@ export type CurveRowDto = {
 	accuracyStd: number | null,
 };
 
+/**  Where training runs. */
+export type DeviceKind = 
+/**  The CPU. */
+"cpu" | 
+/**  An NVIDIA GPU. */
+"cuda" | 
+/**  An Apple GPU. */
+"metal";
+
 /**  One finished epoch. */
 export type EpochUpdate = {
 	/**  1-based epoch. */
@@ -430,11 +439,22 @@ export type ModelsView = {
 	models: ModelCard[],
 	/**  The recommended model's id. */
 	recommended: string,
-	/**  Why it is recommended. */
+	/**  Why it is recommended (English; the UI words it from `cjk_share`). */
 	why: string,
-	/**  "cpu", "cuda" or "metal". */
-	device: string,
-	/**  A plain sentence about the device. */
+	/**
+	 *  Share of the project's letters that are Chinese, Japanese or Korean (0 without a
+	 *  project): what the recommendation rests on.
+	 */
+	cjkShare: number | null,
+	/**  Where training runs. */
+	device: DeviceKind,
+	/**  CPU threads. */
+	threads: number,
+	/**  Whether the CPU path uses the system OpenBLAS (about 1.4× faster training). */
+	openblas: boolean,
+	/**  Whether this is Linux, where one package (libopenblas0) gives OpenBLAS. */
+	openblasInstallable: boolean,
+	/**  A plain sentence about the device (English; the UI words it from the fields above). */
 	deviceExplanation: string,
 };
 

@@ -3,6 +3,7 @@ import { backend } from '../backend';
 import type { ModelsView } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
+import { t } from '../i18n.svelte';
 
 export class ModelState {
   view = $state<ModelsView | null>(null);
@@ -60,4 +61,17 @@ export class ModelState {
       this.app.fail(e);
     }
   }
+}
+
+/** The device in the user's language, from the engine's fields (not its English sentence). */
+export function deviceText(v: Pick<ModelsView, 'device' | 'threads' | 'openblas' | 'openblasInstallable'>): string {
+  if (v.device !== 'cpu') return t('model.deviceGpu', { device: v.device.toUpperCase() });
+  if (v.openblas) return t('model.deviceCpuBlas', { threads: v.threads });
+  return v.openblasInstallable ? t('model.deviceCpuHint', { threads: v.threads }) : t('model.deviceCpu', { threads: v.threads });
+}
+
+/** Why the recommended model, in the user's language. */
+export function whyText(v: Pick<ModelsView, 'cjkShare'>): string {
+  const share = v.cjkShare ?? 0;
+  return share > 0.2 ? t('model.whyCjk', { share: Math.round(share * 100) }) : t('model.whyEnglish');
 }

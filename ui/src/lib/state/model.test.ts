@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { modelCard } from '../../test/fixtures';
 import { mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
-import { ModelState } from './model.svelte';
+import { i18n } from '../i18n.svelte';
+import { deviceText, ModelState, whyText } from './model.svelte';
 
 afterEach(reset);
 
@@ -16,7 +17,11 @@ describe('ModelState', () => {
         models: [card('all-minilm-l6-v2', false), card('multilingual-e5-small', true, true)],
         recommended: 'multilingual-e5-small',
         why: 'Chinese',
+        cjkShare: 0.9,
         device: 'cpu',
+        threads: 2,
+        openblas: false,
+        openblasInstallable: true,
         deviceExplanation: 'using CPU (2 threads)',
       }),
     });
@@ -24,7 +29,20 @@ describe('ModelState', () => {
     const st = new ModelState(app);
     await st.load();
     expect(app.modelId).toBe('multilingual-e5-small');
-    expect(st.view?.device).toBe('cpu');
+  });
+
+  it('words the device and the recommendation in the user language, not the engine English', () => {
+    const cpu = { device: 'cpu' as const, threads: 2, openblas: false, openblasInstallable: true };
+    i18n.locale = 'zh';
+    try {
+      expect(deviceText(cpu)).toBe('使用 CPU（2 个线程）；安装 OpenBLAS（Debian/Ubuntu：sudo apt install libopenblas0）可使训练快约 1.4 倍');
+      expect(deviceText({ ...cpu, openblas: true })).toBe('使用 CPU（2 个线程，OpenBLAS）');
+      expect(whyText({ cjkShare: 0.87 })).toBe('你的文本中 87% 的字符是中文、日文或韩文：这个模型能读懂它们，纯英文模型不能');
+    } finally {
+      i18n.locale = 'en';
+    }
+    expect(deviceText({ ...cpu, device: 'cuda' })).toBe('using the CUDA GPU');
+    expect(whyText({ cjkShare: 0 })).toMatch(/^your texts are in English/);
   });
 
   it('keeps a model the user picked, even when another is recommended', async () => {
@@ -33,7 +51,11 @@ describe('ModelState', () => {
         models: [card('all-minilm-l6-v2', true), card('multilingual-e5-small', true, true)],
         recommended: 'multilingual-e5-small',
         why: 'Chinese',
+        cjkShare: 0.9,
         device: 'cpu',
+        threads: 2,
+        openblas: true,
+        openblasInstallable: true,
         deviceExplanation: '',
       }),
     });
