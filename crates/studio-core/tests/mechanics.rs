@@ -646,10 +646,36 @@ fn an_estimate_reuses_a_kept_speed_for_the_same_plan() {
         Ok(kept)
     })
     .unwrap();
+    // The kept speed is looked up by what the plan reads texts with.
     assert_eq!(
         asked,
         Some((measured.plan.max_len, measured.plan.batch_size))
     );
-    assert_eq!(again.seconds, measured.seconds);
-    assert_eq!(again.plan.mode, measured.plan.mode);
+    assert_eq!(again.plan.mode, Mode::Head);
+    // The estimate follows the speed: a model twice as slow per text costs, in head
+    // mode, one more read of every text at that speed; more texts cost more.
+    let slower = studio_core::classify::train::estimate_with(&folder, &data, &opts, "cpu", |_| {
+        Ok(studio_core::classify::train::Speed {
+            forward_secs_per_text: 2.0 * kept.forward_secs_per_text,
+            ..kept
+        })
+    })
+    .unwrap();
+    let texts = (again.train_texts + again.validation_texts) as f64;
+    let extra = slower.seconds - again.seconds;
+    assert!(
+        (extra - texts * kept.forward_secs_per_text).abs() < 1e-9,
+        "{extra} s more for {texts} texts at {} s each",
+        kept.forward_secs_per_text
+    );
+    let bigger = tiny_data(48, 1);
+    let more =
+        studio_core::classify::train::estimate_with(&folder, &bigger, &opts, "cpu", |_| Ok(kept))
+            .unwrap();
+    assert!(
+        more.seconds > again.seconds,
+        "{} vs {}",
+        more.seconds,
+        again.seconds
+    );
 }
