@@ -30,3 +30,6 @@ export function svgDataUrl(svg: string): string {
   for (const b of bytes) bin += String.fromCharCode(b);
   return `data:image/svg+xml;base64,${btoa(bin)}`;
 }
+
+/** Every file type the engine reads (projects, training, prediction): one reader for all. */
+export const DATA_EXTENSIONS = ['csv', 'tsv', 'txt', 'json', 'jsonl', 'xlsx'];

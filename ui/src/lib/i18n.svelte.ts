@@ -87,6 +87,8 @@ const en = {
   'label.label': 'Label',
   'label.prediction': 'Prediction',
   'label.split': 'Split',
+  'label.importMore': 'Import more texts…',
+  'label.imported': 'Imported {n} texts ({skipped} rows left out: empty, repeated or unreadable).',
   'label.of': '{i} of {n}',
 
   'model.heading': 'Choose a base model',
@@ -281,6 +283,8 @@ const zh: Partial<Record<MessageKey, string>> = {
   'label.label': '标签',
   'label.prediction': '预测',
   'label.split': '划分',
+  'label.importMore': '导入更多文本…',
+  'label.imported': '已导入 {n} 条文本（{skipped} 行被略过：空白、重复或无法读取）。',
   'label.of': '第 {i} / {n} 条',
 
   'model.heading': '选择基础模型',

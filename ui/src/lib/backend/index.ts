@@ -71,6 +71,9 @@ export const backend = {
     job(onProgress, (id, ch) =>
       commands.createProject(projectPath, dataPath, mapping, encoding, labels, id, ch),
     ),
+  /** Imports more texts into the open project (a job), as `studio project import` does. */
+  importIntoProject: (dataPath: string, mapping: Mapping, encoding: string | null, onProgress: (p: Progress) => void) =>
+    job(onProgress, (id, ch) => commands.importIntoProject(dataPath, mapping, encoding, id, ch)),
   openProject: (path: string) => unwrap(commands.openProject(path)),
   openDemoProject: () => unwrap(commands.openDemoProject()),
   cancelJob: (id: number) => unwrap(commands.cancelJob(id)),

@@ -5,6 +5,8 @@ import type { LabelResult, TextFilter, TextRowDto } from '../backend';
 import type { AppModel } from './app.svelte';
 import { keyAction, type KeyAction, type KeyLike } from './keys';
 import { JobProgress } from './progress.svelte';
+import { DATA_EXTENSIONS } from '../format';
+import { t } from '../i18n.svelte';
 
 export const PAGE = 100;
 /** Suggested texts asked for at a time; the engine refits its classifier every 10 labels,
@@ -34,7 +36,32 @@ export class LabelState {
   /** Suggest mode: texts skipped, not offered again while others remain. */
   private skipped = new Set<number>();
 
+  /** What the last import of more texts did, for the pane to say. */
+  importNote = $state<string | null>(null);
+  /** The import job while it runs. */
+  importJob = $state<number | null>(null);
+
   constructor(private app: AppModel) {}
+
+  /** Imports more texts from a file into this project (columns guessed as on Start). */
+  async importMore(): Promise<void> {
+    try {
+      const path = await backend.pickFile('Data', DATA_EXTENSIONS);
+      if (!path) return;
+      const pv = await backend.previewFile(path, null);
+      this.progress.reset();
+      const job = backend.importIntoProject(path, pv.guess, null, (p) => this.progress.apply(p));
+      this.importJob = job.id;
+      const s = await job.result;
+      this.app.project = s.project;
+      this.importNote = t('label.imported', { n: s.imported, skipped: s.skippedEmpty + s.duplicates + s.rejected });
+      await this.reload();
+    } catch (e) {
+      if (!(e instanceof BackendError && e.kind === 'cancelled')) this.app.fail(e);
+    } finally {
+      this.importJob = null;
+    }
+  }
 
   get current(): TextRowDto | null {
     return this.queue[this.index] ?? null;

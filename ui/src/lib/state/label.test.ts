@@ -177,3 +177,33 @@ describe('LabelState table', () => {
     expect(labels).toHaveLength(2);
   });
 });
+
+describe('import more texts', () => {
+  it('imports a file into the open project with the guessed columns and says what it did', async () => {
+    const m = mockBackend({
+      'plugin:dialog|open': () => '/data/more.csv',
+      preview_file: () => ({ guess: { text: 'review', label: null, id: null } }),
+      import_into_project: () => ({
+        project: overview({ total: 90 }),
+        imported: 30,
+        labelled: 0,
+        skippedEmpty: 1,
+        duplicates: 2,
+        rejected: 0,
+        rejectedExamples: [],
+        unknownLabels: [],
+      }),
+      list_texts: () => ({ rows: [], total: 0, offset: 0 }),
+    });
+    const app = new AppModel();
+    app.project = overview();
+    const st = new LabelState(app);
+    await st.importMore();
+    const args = m.argsOf('import_into_project')[0];
+    expect(args.dataPath).toBe('/data/more.csv');
+    expect(args.mapping).toEqual({ text: 'review', label: null, id: null });
+    expect(app.project?.total).toBe(90);
+    expect(st.importNote).toBe('Imported 30 texts (3 rows left out: empty, repeated or unreadable).');
+    expect(st.importJob).toBeNull();
+  });
+});

@@ -1,4 +1,5 @@
 // Evaluate, Playground and Export panes.
+import { DATA_EXTENSIONS } from '../format';
 import { backend } from '../backend';
 import type { BatchResult, EvalItem, EvalView, ExportInfo, PredictionDto } from '../backend';
 import type { AppModel } from './app.svelte';
@@ -108,7 +109,7 @@ export class PlaygroundState {
     const run = this.runA ?? this.app.latestRun?.id;
     if (run == null) return;
     try {
-      const path = await backend.pickFile('Texts', ['csv', 'tsv', 'jsonl', 'txt']);
+      const path = await backend.pickFile('Texts', DATA_EXTENSIONS);
       if (!path) return;
       this.progress.reset();
       this.batchResult = await backend.predictFile(run, path, (p) => this.progress.apply(p)).result;

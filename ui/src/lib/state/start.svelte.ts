@@ -7,7 +7,9 @@ import type { MessageKey } from '../i18n.svelte';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
-export const DATA_EXTENSIONS = ['csv', 'tsv', 'txt', 'json', 'jsonl', 'xlsx'];
+import { DATA_EXTENSIONS } from '../format';
+
+export { DATA_EXTENSIONS };
 export const ENCODINGS = ['auto', 'utf-8', 'gbk', 'gb18030', 'big5', 'utf-16le', 'utf-16be', 'shift_jis', 'windows-1252'];
 
 export class StartState {
