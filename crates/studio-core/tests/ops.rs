@@ -58,6 +58,18 @@ fn head_request(s: &Setup) -> TrainRequest {
     }
 }
 
+/// A head-mode run on the project of `s`.
+fn trained(s: &Setup) -> studio_core::ops::train::RunOutcome {
+    train_project_run(
+        &s.engine,
+        &s.project,
+        &head_request(s),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap()
+}
+
 fn split_count(p: &Project, split: SplitName) -> usize {
     p.count(&Filter {
         label: LabelFilter::Labelled,
@@ -82,14 +94,7 @@ fn a_project_run_learns_from_train_and_validation_and_is_scored_on_test() {
     // One label order for both faces: the project's.
     assert_eq!(learn_data.label_names, ["negative", "positive"]);
 
-    let o = train_project_run(
-        &s.engine,
-        &s.project,
-        &head_request(&s),
-        &mut Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let o = trained(&s);
     assert_eq!(o.trained.train_size + o.trained.validation_size, learn);
     assert_eq!(o.test.as_ref().map(|m| m.n), Some(test));
     assert_eq!(o.predicted, 120);
@@ -122,14 +127,7 @@ fn a_project_run_learns_from_train_and_validation_and_is_scored_on_test() {
 #[test]
 fn a_run_is_never_scored_on_texts_it_learned_from() {
     let s = setup(30);
-    train_project_run(
-        &s.engine,
-        &s.project,
-        &head_request(&s),
-        &mut Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    trained(&s);
     // Empty the test split: evaluation must refuse, not fall back to validation.
     let p = Project::open(&s.project).unwrap();
     let test_rows = p
@@ -191,14 +189,7 @@ fn a_score_that_was_not_measured_is_none_not_zero() {
 #[test]
 fn evaluating_a_file_refuses_a_label_the_model_does_not_know() {
     let s = setup(30);
-    let o = train_project_run(
-        &s.engine,
-        &s.project,
-        &head_request(&s),
-        &mut Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let o = trained(&s);
     let file = s.root.join("held.csv");
     std::fs::write(
         &file,
@@ -228,14 +219,7 @@ fn gbk(s: &str) -> Vec<u8> {
 #[test]
 fn predict_a_file_reads_what_a_project_imports_and_writes_a_bom_csv_beside_it() {
     let s = setup(30);
-    let o = train_project_run(
-        &s.engine,
-        &s.project,
-        &head_request(&s),
-        &mut Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let o = trained(&s);
     // A GBK, semicolon-separated file whose text column is called 评论.
     let input = s.root.join("评论.csv");
     let body = "编号;评论\n1;good movie, great fun\n2;awful plot; boring\n3;这部电影很好\n";
@@ -349,14 +333,7 @@ fn pooling_is_read_from_the_folder_and_never_chosen_silently() {
 #[test]
 fn evaluating_a_run_refuses_a_project_label_its_model_does_not_know() {
     let s = setup(30);
-    train_project_run(
-        &s.engine,
-        &s.project,
-        &head_request(&s),
-        &mut Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    trained(&s);
     // A label added after the run, given to a test text: the model cannot score it, and
     // mapping it to another label (as the app once did) would invent a score.
     let p = Project::open(&s.project).unwrap();

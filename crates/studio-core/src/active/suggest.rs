@@ -69,6 +69,7 @@ impl VectorCache {
 pub const MAX_PREDICTED: usize = 20_000;
 
 /// What [`suggest`] picked, and the refresh it ran first, if any.
+#[derive(Debug, Clone)]
 pub struct Suggestions {
     /// The texts to label next, most useful first.
     pub rows: Vec<TextRow>,

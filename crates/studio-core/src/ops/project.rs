@@ -54,12 +54,20 @@ pub fn import_file(
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<ImportReport> {
-    let p = Project::open(project)?;
-    let mapping = req.mapping()?;
+    import_into(&Project::open(project)?, req, observer, cancel)
+}
+
+/// The import itself, with the columns [`ImportRequest::mapping`] gives.
+fn import_into(
+    p: &Project,
+    req: &ImportRequest,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<ImportReport> {
     p.import(
         &req.data,
         &req.options,
-        Some(&mapping),
+        Some(&req.mapping()?),
         &req.settings,
         observer,
         cancel,
@@ -87,15 +95,7 @@ pub fn create_from_file(
         if !labels.is_empty() {
             p.set_label_set(&labels)?;
         }
-        let mapping = req.mapping()?;
-        let report = p.import(
-            &req.data,
-            &req.options,
-            Some(&mapping),
-            &req.settings,
-            observer,
-            cancel,
-        )?;
+        let report = import_into(&p, req, observer, cancel)?;
         if p.label_set()?.is_empty() {
             return Err(StudioError::InvalidSetting(
                 "the project has no labels yet: name at least two labels (e.g. negative, positive) or pick the file's label column".into(),

@@ -5,9 +5,9 @@
 //! vectors are the [`Engine`]'s, kept between calls.
 
 use super::{lock, Engine};
-use crate::active::suggest::{needs_refresh, refresh, suggest, Refresh, MAX_PREDICTED};
+use crate::active::suggest::{needs_refresh, refresh, suggest, Suggestions, MAX_PREDICTED};
 use crate::progress::{CancelToken, Observer};
-use crate::project::{Project, Strategy, TextRow};
+use crate::project::{Project, Strategy};
 use crate::studies::label_curve::{label_curve, LabelCurve};
 use crate::Result;
 use std::path::Path;
@@ -26,15 +26,6 @@ pub struct NextRequest {
     pub every: usize,
 }
 
-/// The texts to label next, and the refit that ran first, if any.
-#[derive(Debug, Clone)]
-pub struct NextTexts {
-    /// Most useful first.
-    pub rows: Vec<TextRow>,
-    /// The suggestion classifier's refit, when it was due.
-    pub refresh: Option<Refresh>,
-}
-
 /// The next texts to label in the project at `project`. `uncertain` and `diverse` keep
 /// the model in the loop: once `every` new labels have arrived they refit the fast
 /// classifier and its pre-labels first (both faces, the same way).
@@ -44,10 +35,10 @@ pub fn next_to_label(
     req: &NextRequest,
     observer: &mut dyn Observer,
     cancel: &CancelToken,
-) -> Result<NextTexts> {
+) -> Result<Suggestions> {
     let p = Project::open(project)?;
     match req.strategy {
-        Strategy::Order | Strategy::Random { .. } => Ok(NextTexts {
+        Strategy::Order | Strategy::Random { .. } => Ok(Suggestions {
             rows: p.next_to_label(req.strategy, req.n)?,
             refresh: None,
         }),
@@ -68,7 +59,7 @@ pub fn next_to_label(
             } else {
                 None
             };
-            Ok(NextTexts {
+            Ok(Suggestions {
                 rows: p.next_to_label(Strategy::Uncertain, req.n)?,
                 refresh: refreshed,
             })
@@ -78,13 +69,7 @@ pub fn next_to_label(
             let embedder = engine.embedder(&base)?;
             let cache = engine.vector_cache(project, &base);
             let mut cache = lock(&cache);
-            let s = suggest(
-                &p, &embedder, &mut cache, req.n, req.every, observer, cancel,
-            )?;
-            Ok(NextTexts {
-                rows: s.rows,
-                refresh: s.refresh,
-            })
+            suggest(&p, &embedder, &mut cache, req.n, req.every, observer, cancel)
         }
     }
 }

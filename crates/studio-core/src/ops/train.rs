@@ -85,6 +85,16 @@ fn announce(observer: &mut dyn Observer, device: &str, base: &ModelFolder) {
     }
 }
 
+/// A classifier for the model just trained, without writing and reading it back.
+fn predictor_of(trained: &TrainedModel, device: &candle_core::Device) -> Result<Predictor> {
+    Predictor::new(
+        trained.classifier()?,
+        trained.tokenizer.clone(),
+        trained.label_names.clone(),
+        device.clone(),
+    )
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -137,12 +147,7 @@ pub fn train_project_run(
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let predictor = Predictor::new(
-            trained.classifier()?,
-            trained.tokenizer.clone(),
-            trained.label_names.clone(),
-            dev.device.clone(),
-        )?;
+        let predictor = predictor_of(&trained, &dev.device)?;
         let test_metrics = if test.is_empty() {
             None
         } else {
@@ -243,12 +248,7 @@ pub fn train_file(
     let trained = train(&base, &data, &req.options, target, observer, cancel)?;
     let test = match &files.test {
         Some(path) => {
-            let predictor = Predictor::new(
-                trained.classifier()?,
-                trained.tokenizer.clone(),
-                trained.label_names.clone(),
-                dev.device.clone(),
-            )?;
+            let predictor = predictor_of(&trained, &dev.device)?;
             let held = read_labeled(
                 path,
                 &files.text_col,
