@@ -362,6 +362,8 @@ pub enum RunStatusName {
     Failed,
     /// Stopped by the user.
     Cancelled,
+    /// The app stopped while it ran.
+    Interrupted,
 }
 
 impl From<studio_core::ops::runs::RunStatus> for RunStatusName {
@@ -372,6 +374,7 @@ impl From<studio_core::ops::runs::RunStatus> for RunStatusName {
             RunStatus::Finished => Self::Finished,
             RunStatus::Failed => Self::Failed,
             RunStatus::Cancelled => Self::Cancelled,
+            RunStatus::Interrupted => Self::Interrupted,
         }
     }
 }

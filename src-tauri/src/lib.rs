@@ -97,6 +97,12 @@ pub fn run() {
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } = event {
+                use tauri::Manager;
+                window.state::<state::AppState>().cancel_all_jobs();
+            }
+        })
         .invoke_handler(builder.invoke_handler())
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("error while running tauri application");

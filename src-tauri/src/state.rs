@@ -126,6 +126,15 @@ impl Shared {
         lock(&self.jobs).remove(&id);
     }
 
+    /// Asks every running job to stop (the window is closing): a training run then
+    /// records itself "cancelled" if it gets the time, and is found "interrupted" on the
+    /// next start if it does not.
+    pub fn cancel_all_jobs(&self) {
+        for t in lock(&self.jobs).values() {
+            t.cancel();
+        }
+    }
+
     /// Asks job `id` to stop; false when no such job runs.
     pub fn cancel_job(&self, id: u32) -> bool {
         match lock(&self.jobs).get(&id) {

@@ -274,6 +274,26 @@ fn bad_inputs_get_clear_errors_and_exit_2() {
     );
     // Nothing was written for any of them.
     assert!(!f.p("never").exists());
+    // --out naming a folder of the user's files is refused before training, and the
+    // files are left as they were.
+    std::fs::create_dir_all(f.p("mine")).unwrap();
+    std::fs::write(f.p("mine/notes.txt"), "keep").unwrap();
+    let o = f.run(&[
+        "train",
+        "--data",
+        &f.s("train.csv"),
+        "--model",
+        &f.s("base"),
+        "--quiet",
+        "--out",
+        &f.s("mine"),
+    ]);
+    expect_bad_input(&o, &["already exists and holds other files"]);
+    assert_eq!(
+        std::fs::read_to_string(f.p("mine/notes.txt")).unwrap(),
+        "keep"
+    );
+    assert_eq!(std::fs::read_dir(f.p("mine")).unwrap().count(), 1);
     // Unknown file format, and a malformed row.
     std::fs::write(f.p("data.xyz"), "text,label\n").unwrap();
     expect_bad_input(

@@ -68,3 +68,14 @@ pub fn tune_elementwise_threads() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
 }
+
+/// Whether process `pid` runs. Where that cannot be told (not Linux), assume it does:
+/// callers use this to clean up after dead processes, and must never remove what may be
+/// in use.
+pub fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}

@@ -364,3 +364,124 @@ fn evaluating_a_run_refuses_a_project_label_its_model_does_not_know() {
     assert_eq!(err.code(), "labelNotInModel", "{err}");
     assert!(err.to_string().contains("\"mixed\""), "{err}");
 }
+
+#[test]
+fn an_export_never_replaces_a_folder_of_the_users_files_and_cleans_up_after_a_dead_one() {
+    use studio_core::ops::export::{copy_model_folder, export_run};
+    let s = setup(30);
+    let o = trained(&s);
+    // Someone's own model folder (config.json, no export of ours) and a folder of notes.
+    for (name, file) in [("their-model", "config.json"), ("notes", "todo.txt")] {
+        let dir = s.root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), "keep me").unwrap();
+        let err = export_run(&s.project, None, &dir).unwrap_err();
+        assert!(err.is_user_error(), "{err}");
+        assert_eq!(std::fs::read_to_string(dir.join(file)).unwrap(), "keep me");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    }
+    // A process that died mid-export left its temporary folder: the next export removes
+    // it (no such process runs), and replaces the earlier export in place.
+    let out = s.root.join("exported");
+    copy_model_folder(&o.model_dir, &out).unwrap();
+    let stale = s.root.join(".exported.tmp-999999999");
+    std::fs::create_dir_all(stale.join("half")).unwrap();
+    copy_model_folder(&o.model_dir, &out).unwrap();
+    assert!(
+        !stale.exists(),
+        "a dead process's temporary folder was left"
+    );
+    let left: Vec<String> = std::fs::read_dir(&s.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".exported"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_bad_config_json_is_an_error_naming_the_field_never_a_panic() {
+    use studio_core::models::ModelStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(dir.path());
+    let models = dir.path().join("models");
+    tiny_model(&models.join("good"), Family::Bert, 1);
+    for (name, key, value, says) in [
+        (
+            "no-heads",
+            "num_attention_heads",
+            0u64,
+            "num_attention_heads = 0",
+        ),
+        (
+            "short",
+            "max_position_embeddings",
+            4,
+            "max_position_embeddings = 4",
+        ),
+        ("huge", "hidden_size", 1 << 30, "hidden_size = 1073741824"),
+        (
+            "odd-heads",
+            "num_attention_heads",
+            5,
+            "not a multiple of 5 heads",
+        ),
+    ] {
+        let m = models.join(name);
+        tiny_model(&m, Family::Bert, 1);
+        let mut cfg: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(m.join("config.json")).unwrap()).unwrap();
+        cfg[key] = serde_json::json!(value);
+        std::fs::write(m.join("config.json"), cfg.to_string()).unwrap();
+        let err = ModelFolder::open(&m).unwrap_err();
+        assert_eq!(err.code(), "unsupportedModel", "{err}");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    // One bad folder in the store does not hide the good one.
+    let ids: Vec<String> = store.list().into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, ["good"]);
+}
+
+#[test]
+fn a_run_whose_process_died_is_listed_as_interrupted_not_running() {
+    use studio_core::project::RunRecord;
+    let s = setup(10);
+    let p = Project::open(&s.project).unwrap();
+    // As a run started by a process that was then killed (or its window closed) leaves
+    // it: "running", with that process's id.
+    let id = p
+        .record_run(&RunRecord {
+            model: "tiny".into(),
+            status: "running".into(),
+            settings: serde_json::json!({"seed": 1, "pid": 999_999_999u32}),
+            epochs: Vec::new(),
+            metrics: None,
+            export_path: None,
+            started_at_ms: 0,
+            finished_at_ms: None,
+        })
+        .unwrap();
+    // A run of this very process is still running, and stays so.
+    let mine = p
+        .record_run(&RunRecord {
+            model: "tiny".into(),
+            status: "running".into(),
+            settings: serde_json::json!({"pid": std::process::id()}),
+            epochs: Vec::new(),
+            metrics: None,
+            export_path: None,
+            started_at_ms: 0,
+            finished_at_ms: None,
+        })
+        .unwrap();
+    let runs = list_runs(&s.project).unwrap();
+    let status = |run: i64| runs.iter().find(|r| r.id == run).unwrap().status;
+    assert_eq!(status(id), RunStatus::Interrupted);
+    assert_eq!(status(mine), RunStatus::Running);
+    // Settled on disk, not only in the listing.
+    let stored = p.runs().unwrap();
+    assert_eq!(
+        stored.iter().find(|r| r.id == id).unwrap().record.status,
+        "interrupted"
+    );
+}

@@ -495,3 +495,86 @@ fn resolve_text_ids() {
         "{e}"
     );
 }
+
+/// Undo, redo and a label-set change wait for another process's write to finish and then
+/// go through: their transaction takes the write lock first, instead of reading, finding
+/// the lock taken, and failing at once.
+#[test]
+fn undo_and_set_labels_wait_for_a_second_writer_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project_with(&dir, 10);
+    p.label(1, "positive").unwrap();
+    p.label(2, "negative").unwrap();
+    let path = p.path().to_path_buf();
+    let hold = |millis: u64| {
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch(
+                "BEGIN IMMEDIATE; UPDATE meta SET value = value WHERE key = 'created_at';",
+            )
+            .unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(millis));
+            other.execute_batch("COMMIT").unwrap();
+        })
+    };
+    let writer = hold(300);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let undone = p.undo().unwrap().expect("something to undo");
+    writer.join().unwrap();
+    assert_eq!(undone.changes, vec![(2, None)]);
+    assert_eq!(p.label_of(2).unwrap(), None);
+
+    let writer = hold(300);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    p.redo().unwrap().expect("something to redo");
+    writer.join().unwrap();
+    assert_eq!(p.label_of(2).unwrap().as_deref(), Some("negative"));
+
+    let writer = hold(300);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    p.set_label_set(&["negative".into(), "positive".into(), "mixed".into()])
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(p.label_names().unwrap(), ["negative", "positive", "mixed"]);
+}
+
+/// Several processes opening a project written by schema v1 at the same moment migrate
+/// it once, one after the other: every open succeeds and the file ends up current.
+#[test]
+fn opening_an_old_project_from_many_threads_at_once_migrates_it_once() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.studio");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(
+                None,
+                "application_id",
+                studio_core::project::schema::APPLICATION_ID,
+            )
+            .unwrap();
+            c.pragma_update(None, "journal_mode", "WAL").unwrap();
+            c.execute_batch(MIGRATIONS[0]).unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Project::open(&path).map(|p| p.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for o in opens {
+            let v = o.join().unwrap();
+            assert_eq!(v.ok(), Some(SCHEMA_VERSION), "round {round}");
+        }
+        assert_eq!(
+            Project::open(&path).unwrap().integrity_check().unwrap(),
+            "ok"
+        );
+    }
+}

@@ -595,7 +595,9 @@ export type RunStatusName =
 /**  Stopped by an error. */
 "failed" | 
 /**  Stopped by the user. */
-"cancelled";
+"cancelled" | 
+/**  The app stopped while it ran. */
+"interrupted";
 
 /**  Saved between sessions in `<home>/app-settings.json`. */
 export type Settings = {

@@ -130,6 +130,9 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let mut term = Terminal::new(a.quiet);
     match (&a.data, &a.project) {
         (_, Some(project)) => {
+            if let Some(out) = &a.out {
+                studio_core::classify::export::check_destination(out)?;
+            }
             let o = op::train_project_run(&engine, project, &req, &mut term, &cancel)?;
             term.finish();
             print_trained(&o.trained);

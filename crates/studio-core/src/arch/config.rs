@@ -88,6 +88,43 @@ pub struct EncoderConfig {
     pub initializer_range: f64,
 }
 
+/// The largest encoder dimensions we accept from a `config.json` (xlm-roberta-large
+/// is well inside: vocabulary 250,002, hidden 1,024, 24 layers, 16 heads, 4,096
+/// intermediate, 514 positions, 0.56 billion parameters).
+pub struct ConfigLimits {
+    /// Vocabulary rows.
+    pub vocab_size: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// Encoder layers.
+    pub layers: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Feed-forward size.
+    pub intermediate: usize,
+    /// Position rows.
+    pub max_positions: usize,
+    /// Token-type rows.
+    pub type_vocab_size: usize,
+    /// Tokens a text must be allowed at least.
+    pub min_tokens: usize,
+    /// Parameters in all (about 4 bytes each to train).
+    pub parameters: usize,
+}
+
+/// See [`ConfigLimits`].
+pub const LIMITS: ConfigLimits = ConfigLimits {
+    vocab_size: 1_000_000,
+    hidden: 4_096,
+    layers: 48,
+    heads: 64,
+    intermediate: 16_384,
+    max_positions: 65_536,
+    type_vocab_size: 16,
+    min_tokens: 8,
+    parameters: 2_000_000_000,
+};
+
 impl EncoderConfig {
     /// Reads `config.json` in `dir`.
     pub fn from_dir(dir: &Path) -> Result<(Self, Value)> {
@@ -197,13 +234,74 @@ impl EncoderConfig {
                 }
             }
         };
-        if cfg.hidden % cfg.heads != 0 {
-            return Err(unsupported(format!(
-                "hidden size {} is not a multiple of {} heads",
-                cfg.hidden, cfg.heads
-            )));
-        }
+        cfg.check().map_err(unsupported)?;
         Ok(cfg)
+    }
+
+    /// Refuses dimensions no encoder we can train has: zero, or so large that building
+    /// the model would allocate without bound. A `config.json` comes from whoever made
+    /// the folder; a bad one must be an error naming the field, never a panic or an
+    /// out-of-memory abort.
+    fn check(&self) -> std::result::Result<(), String> {
+        let field = |name: &str, value: usize, max: usize| {
+            if value == 0 || value > max {
+                Err(format!(
+                    "config.json says {name} = {value}; a model we can train has between 1 and {max}"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let names = match self.family {
+            Family::DistilBert => ["vocab_size", "dim", "n_layers", "n_heads", "hidden_dim"],
+            _ => [
+                "vocab_size",
+                "hidden_size",
+                "num_hidden_layers",
+                "num_attention_heads",
+                "intermediate_size",
+            ],
+        };
+        field(names[0], self.vocab_size, LIMITS.vocab_size)?;
+        field(names[1], self.hidden, LIMITS.hidden)?;
+        field(names[2], self.layers, LIMITS.layers)?;
+        field(names[3], self.heads, LIMITS.heads)?;
+        field(names[4], self.intermediate, LIMITS.intermediate)?;
+        field(
+            "max_position_embeddings",
+            self.max_positions,
+            LIMITS.max_positions,
+        )?;
+        if self.type_vocab_size > LIMITS.type_vocab_size {
+            return Err(format!(
+                "config.json says type_vocab_size = {}; at most {} are supported",
+                self.type_vocab_size, LIMITS.type_vocab_size
+            ));
+        }
+        if self.max_tokens() < LIMITS.min_tokens {
+            return Err(format!(
+                "config.json says max_position_embeddings = {}, which leaves {} tokens a text; at least {} are needed",
+                self.max_positions,
+                self.max_tokens(),
+                LIMITS.min_tokens
+            ));
+        }
+        if !self.hidden.is_multiple_of(self.heads) {
+            return Err(format!(
+                "hidden size {} is not a multiple of {} heads",
+                self.hidden, self.heads
+            ));
+        }
+        let params = self.vocab_size * self.hidden
+            + self.layers * (4 * self.hidden * self.hidden + 2 * self.hidden * self.intermediate);
+        if params > LIMITS.parameters {
+            return Err(format!(
+                "its config.json describes about {:.1} billion parameters; the largest model we train has {:.1} billion",
+                params as f64 / 1e9,
+                LIMITS.parameters as f64 / 1e9
+            ));
+        }
+        Ok(())
     }
 
     /// Longest input (in tokens) the position table allows.

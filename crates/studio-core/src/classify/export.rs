@@ -42,50 +42,111 @@ pub struct CardInfo {
     pub test_metrics: Option<crate::classify::eval::Metrics>,
 }
 
-/// Writes `model` to `out`. Returns the folder.
+/// Writes `model` to `out`. Returns the folder. `out` must be new, empty, or an earlier
+/// export (see [`check_destination`]); the model is written beside it and renamed into
+/// place, so a failure leaves `out` as it was.
 pub fn export(model: &TrainedModel, out: &Path, card: &CardInfo) -> Result<PathBuf> {
-    let parent = out
+    check_destination(out)?;
+    replace_folder(out, |tmp| write_folder(model, tmp, card))?;
+    Ok(out.to_path_buf())
+}
+
+/// True for a folder one of our exports wrote (the model card's companions are there).
+pub fn is_export(dir: &Path) -> bool {
+    dir.join("config.json").is_file() && dir.join("training_args.json").is_file()
+}
+
+/// Refuses to write over a folder that holds anything but an earlier export: such a
+/// folder is the user's, and replacing it would delete their files. Call it before a
+/// long job, so the user hears of it before waiting.
+pub fn check_destination(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(StudioError::InvalidSetting(format!(
+            "{} is a file, not a folder; pick a new folder name",
+            out.display()
+        )));
+    }
+    let empty = std::fs::read_dir(out)
+        .map_err(|e| StudioError::io("list", out, e))?
+        .next()
+        .is_none();
+    if empty || is_export(out) {
+        Ok(())
+    } else {
+        Err(StudioError::InvalidSetting(format!(
+            "{} already exists and holds other files; pick a new folder name (only an earlier export is ever replaced)",
+            out.display()
+        )))
+    }
+}
+
+/// Fills a temporary sibling of `dest` with `fill`, then renames it over `dest`; an
+/// earlier `dest` is moved aside first and put back if the rename fails. Leftovers of
+/// an earlier process that died halfway are removed first.
+pub fn replace_folder(dest: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| StudioError::io("create the folder", parent, e))?;
-    let name = out
+    let name = dest
         .file_name()
         .ok_or_else(|| {
-            StudioError::InvalidSetting(format!("{} is not a folder name", out.display()))
+            StudioError::InvalidSetting(format!("{} is not a folder name", dest.display()))
         })?
         .to_string_lossy()
         .into_owned();
+    remove_stale_siblings(parent, &name);
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let result = write_folder(model, &tmp, card).and_then(|_| swap_into_place(&tmp, out));
-    if result.is_err() {
+    let written = std::fs::create_dir_all(&tmp)
+        .map_err(|e| StudioError::io("create the folder", &tmp, e))
+        .and_then(|_| fill(&tmp));
+    if let Err(e) = written {
         let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    result.map(|_| out.to_path_buf())
-}
-
-fn swap_into_place(tmp: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        let old = out.with_file_name(format!(
-            ".{}.old-{}",
-            out.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        std::fs::rename(out, &old).map_err(|e| StudioError::io("move", out, e))?;
-        if let Err(e) = std::fs::rename(tmp, out) {
-            let _ = std::fs::rename(&old, out);
-            return Err(StudioError::io("move", out, e));
+    if dest.exists() {
+        if let Err(e) = std::fs::rename(dest, &old) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(StudioError::io("move", dest, e));
         }
-        let _ = std::fs::remove_dir_all(&old);
-    } else {
-        std::fs::rename(tmp, out).map_err(|e| StudioError::io("move", out, e))?;
     }
+    if let Err(e) = std::fs::rename(&tmp, dest) {
+        let _ = std::fs::rename(&old, dest);
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(StudioError::io("move", dest, e));
+    }
+    let _ = std::fs::remove_dir_all(&old);
     Ok(())
 }
 
+/// Removes `.{name}.tmp-PID` and `.{name}.old-PID` folders beside `name` left by a
+/// process that no longer runs (killed, or a window closed during an export). Only our
+/// own names are touched, and only when the process is known to be gone.
+fn remove_stale_siblings(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let pid = [".tmp-", ".old-"].iter().find_map(|kind| {
+            file.strip_prefix(&format!(".{name}{kind}"))
+                .and_then(|p| p.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !crate::runtime::process_alive(pid) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
 fn write_folder(model: &TrainedModel, dir: &Path, card: &CardInfo) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| StudioError::io("create the folder", dir, e))?;
     let tensors = export_tensors(model)?;
     let extra_layer = model.plan.pooling == Pooling::Mean;
     candle_core::safetensors::save(&tensors, dir.join("model.safetensors"))?;

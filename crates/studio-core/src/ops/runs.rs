@@ -18,6 +18,8 @@ pub enum RunStatus {
     Failed,
     /// Stopped by the user.
     Cancelled,
+    /// The program stopped while it ran (killed, or the window closed).
+    Interrupted,
 }
 
 impl RunStatus {
@@ -28,6 +30,7 @@ impl RunStatus {
             Self::Finished => "finished",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
         }
     }
 
@@ -37,6 +40,7 @@ impl RunStatus {
             "running" => Self::Running,
             "finished" => Self::Finished,
             "cancelled" => Self::Cancelled,
+            "interrupted" => Self::Interrupted,
             _ => Self::Failed,
         }
     }
@@ -104,6 +108,7 @@ impl RunSummary {
 /// own bookkeeping runs are left out.
 pub fn list_runs(project: &Path) -> Result<Vec<RunSummary>> {
     let p = Project::open(project)?;
+    settle_interrupted(&p)?;
     Ok(p.runs()?
         .iter()
         .filter(|r| r.record.model != crate::active::suggest::LOOP_RUN)
@@ -158,4 +163,33 @@ pub fn run_dir(home: &Path, project: &Path, id: i64) -> PathBuf {
     home.join("runs")
         .join(format!("{stem}-{:08x}", h as u32))
         .join(format!("run-{id}"))
+}
+
+/// Marks "interrupted" every run still "running" whose process is gone (it records its
+/// process id when it starts): the program was killed or its window closed mid-run, and
+/// the run list must not say "running" forever.
+pub fn settle_interrupted(p: &Project) -> Result<usize> {
+    let mut settled = 0;
+    for run in p.runs()? {
+        if RunStatus::parse(&run.record.status) != RunStatus::Running {
+            continue;
+        }
+        let pid = run.record.settings.get("pid").and_then(|v| v.as_u64());
+        let gone = match pid {
+            Some(pid) => {
+                pid as u32 != std::process::id() && !crate::runtime::process_alive(pid as u32)
+            }
+            // Recorded before runs carried a process id: no process can still own it
+            // after a day.
+            None => run.record.started_at_ms < super::train::now_ms() - 86_400_000,
+        };
+        if gone {
+            let mut record = run.record.clone();
+            record.status = RunStatus::Interrupted.as_str().into();
+            record.finished_at_ms = Some(super::train::now_ms());
+            p.update_run(run.id, &record)?;
+            settled += 1;
+        }
+    }
+    Ok(settled)
 }

@@ -69,7 +69,9 @@ pub fn next_to_label(
             let embedder = engine.embedder(&base)?;
             let cache = engine.vector_cache(project, &base);
             let mut cache = lock(&cache);
-            suggest(&p, &embedder, &mut cache, req.n, req.every, observer, cancel)
+            suggest(
+                &p, &embedder, &mut cache, req.n, req.every, observer, cancel,
+            )
         }
     }
 }

@@ -78,6 +78,17 @@ fn pooling_note(base: &ModelFolder, trained: &TrainedModel) -> String {
     }
 }
 
+/// The settings a run records: the options, and the process that runs it (so a run
+/// whose process died can be told from one still training; see
+/// [`super::runs::settle_interrupted`]).
+fn run_settings(options: &TrainOptions) -> serde_json::Value {
+    let mut v = serde_json::to_value(options).unwrap_or_default();
+    if let Some(map) = v.as_object_mut() {
+        map.insert("pid".into(), serde_json::json!(std::process::id()));
+    }
+    v
+}
+
 /// Tells the observer which device and which pooling a run uses.
 fn announce(observer: &mut dyn Observer, device: &str, base: &ModelFolder) {
     for message in [device.to_string(), base.pooling_note()] {
@@ -95,7 +106,7 @@ fn predictor_of(trained: &TrainedModel, device: &candle_core::Device) -> Result<
     )
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -113,6 +124,7 @@ pub fn train_project_run(
     cancel: &CancelToken,
 ) -> Result<RunOutcome> {
     let p = Project::open(project)?;
+    super::runs::settle_interrupted(&p)?;
     let (learn, test) = project_data(&p)?;
     learn.require_two_classes()?;
     let base = engine.base_model(&req.model)?;
@@ -121,7 +133,7 @@ pub fn train_project_run(
     let mut record = RunRecord {
         model: req.model.clone(),
         status: RunStatus::Running.as_str().into(),
-        settings: serde_json::to_value(&req.options).unwrap_or_default(),
+        settings: run_settings(&req.options),
         epochs: Vec::new(),
         metrics: None,
         export_path: None,
@@ -237,6 +249,8 @@ pub fn train_file(
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<FileOutcome> {
+    // Before the wait, not after it: a folder of the user's files is never replaced.
+    crate::classify::export::check_destination(&files.out)?;
     let base = engine.base_model(&req.model)?;
     let data = read_labeled(&files.data, &files.text_col, &files.label_col, None)?;
     let dev = engine.device()?;

@@ -118,7 +118,7 @@ impl Project {
         };
         let cols = mapping.resolve(&layout)?;
         let conn = self.conn();
-        let tx = conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let at = now_ms();
         conn.execute(
             "INSERT INTO sources(path, format, encoding, text_column, label_column, id_column, imported_at)

@@ -274,7 +274,22 @@ impl Project {
         }
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A project file may come from someone else: its schema must not run functions
+        // or reach outside the file, and SQL may not corrupt it on purpose.
+        self.conn.pragma_update(None, "trusted_schema", "OFF")?;
+        self.conn
+            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
         Ok(())
+    }
+
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): when
+    /// another process is writing, it waits up to the busy timeout instead of failing
+    /// when a read inside it tries to become a write.
+    pub(crate) fn write_tx(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?)
     }
 
     fn migrate(&self) -> Result<()> {
@@ -288,12 +303,18 @@ impl Project {
                 supported: schema::SCHEMA_VERSION,
             });
         }
+        if version == schema::SCHEMA_VERSION {
+            return Ok(());
+        }
+        // One immediate transaction, the version read again inside it: two processes
+        // opening an old project at once migrate it once, one after the other.
+        let tx = self.write_tx()?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.unchecked_transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -431,7 +452,7 @@ impl Project {
                 )));
             }
         }
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let current = self.label_ids()?;
         let mut removed = Vec::new();
         for (id, name) in &current {
@@ -698,7 +719,7 @@ impl Project {
     pub fn label(&self, text_id: i64, label: &str) -> Result<LabelChange> {
         let l = self.label_id(label)?;
         let at = now_ms();
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let action = self.begin_action("label", at)?;
         let (old, split) = self.apply_label(text_id, Some(l), Some(action), "label", at)?;
         tx.commit()?;
@@ -713,7 +734,7 @@ impl Project {
     /// Removes a text's label. Can be undone.
     pub fn clear_label(&self, text_id: i64) -> Result<LabelChange> {
         let at = now_ms();
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let action = self.begin_action("clear", at)?;
         let (old, split) = self.apply_label(text_id, None, Some(action), "clear", at)?;
         tx.commit()?;
@@ -732,7 +753,7 @@ impl Project {
             .map(|(_, l)| self.label_id(l))
             .collect::<Result<_>>()?;
         let at = now_ms();
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let action = self.begin_action("label_many", at)?;
         for ((text, _), l) in items.iter().zip(ids) {
             self.apply_label(*text, Some(l), Some(action), "label", at)?;
@@ -753,7 +774,7 @@ impl Project {
         } else {
             "SELECT id, kind FROM actions WHERE undone = 1 ORDER BY id ASC LIMIT 1"
         };
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_tx()?;
         let Some((action, kind)): Option<(i64, String)> = tx
             .query_row(pick, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
@@ -855,5 +876,40 @@ mod tests {
         let a: Vec<_> = (0..30).map(|k| split_for(1, 1, k)).collect();
         let b: Vec<_> = (0..30).map(|k| split_for(2, 1, k)).collect();
         assert_ne!(a, b);
+    }
+}
+
+#[cfg(test)]
+mod hardening_tests {
+    use super::*;
+
+    /// A project file may come from anyone: its schema is not trusted to run functions,
+    /// and SQL cannot rewrite the schema table to corrupt it.
+    #[test]
+    fn a_project_is_opened_without_trusting_its_schema_and_defensively() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.studio");
+        drop(Project::create(&path).unwrap());
+        let p = Project::open(&path).unwrap();
+        let trusted: i64 = p
+            .conn
+            .pragma_query_value(None, "trusted_schema", |r| r.get(0))
+            .unwrap();
+        assert_eq!(trusted, 0);
+        assert!(p
+            .conn
+            .db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE)
+            .unwrap());
+        p.conn.pragma_update(None, "writable_schema", "ON").unwrap();
+        let r = p.conn.execute(
+            "UPDATE sqlite_master SET sql = 'junk' WHERE name = 'labels'",
+            [],
+        );
+        assert!(r.is_err(), "the schema table was writable");
+        drop(p);
+        assert_eq!(
+            Project::open(&path).unwrap().integrity_check().unwrap(),
+            "ok"
+        );
     }
 }

@@ -164,7 +164,7 @@ impl Project {
             )));
         }
         let names: Vec<&str> = labels.iter().map(|(_, n)| n.as_str()).collect();
-        let tx = self.conn().unchecked_transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "DELETE FROM predictions WHERE model_version = ?1",
             [model_version],

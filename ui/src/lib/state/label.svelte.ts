@@ -166,19 +166,23 @@ export class LabelState {
   }
 
   /** Labels text `id` (null clears). */
-  async labelText(id: number, label: string | null): Promise<void> {
+  /** Labels a text; true once the label is on disk. A failure is shown, and false. */
+  async labelText(id: number, label: string | null): Promise<boolean> {
     try {
       this.applyResult(await backend.labelText(id, label));
+      return true;
     } catch (e) {
       this.app.fail(e);
+      return false;
     }
   }
 
+  /** Labels the text on screen and moves on, only once the label is saved: after a
+   * failed save the text stays, so the user sees what was not saved and can retry. */
   async labelCurrent(label: string): Promise<void> {
     const cur = this.current;
     if (!cur) return;
-    await this.labelText(cur.id, label);
-    await this.next();
+    if (await this.labelText(cur.id, label)) await this.next();
   }
 
   async next(): Promise<void> {

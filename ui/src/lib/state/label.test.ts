@@ -52,6 +52,34 @@ describe('LabelState focus mode', () => {
     expect(app.project?.labelled).toBe(2);
   });
 
+  it('stays on a text whose label was not saved, and says why', async () => {
+    let broken = true;
+    const saved = new Map<number, string>();
+    const m = mockBackend({
+      list_texts: () => ({ rows: rows(5), total: 5, offset: 0 }),
+      label_text: (a) => {
+        if (broken) fail('runtime', 'the project database failed: disk I/O error');
+        saved.set(a.id as number, a.label as string);
+        return { changed: [{ id: a.id, label: a.label }], overview: overview({ labelled: saved.size }) };
+      },
+    });
+    const app = new AppModel();
+    app.project = overview();
+    const st = new LabelState(app);
+    await st.reload();
+    st.handleKey({ key: '2' });
+    await st.settled();
+    expect(st.current?.id).toBe(1);
+    expect(app.error).toContain('disk I/O error');
+    expect(saved.size).toBe(0);
+    // Once saving works again, the same key labels the same text and moves on.
+    broken = false;
+    st.handleKey({ key: '2' });
+    await st.settled();
+    expect(m.argsOf('label_text').map((a) => a.id)).toEqual([1, 1]);
+    expect(st.current?.id).toBe(2);
+  });
+
   it('skips, goes back, and undoes the last label', async () => {
     const { m, st } = setup(5);
     await st.reload();
