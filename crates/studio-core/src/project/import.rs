@@ -260,7 +260,14 @@ impl Project {
                 if !v.is_empty() {
                     if let Some((id, _)) = labels.get(v) {
                         label = Some((*id, v.to_string()));
-                    } else if adopt_labels {
+                    } else if adopt_labels && super::is_label_name(v) {
+                        if labels.len() >= super::MAX_LABELS {
+                            return Err(StudioError::InvalidSetting(format!(
+                                "the label column \"{}\" has more than {} different values, so it is probably not a label column; pick another column for the labels, or import the texts without labels",
+                                mapping.label.as_deref().unwrap_or_default(),
+                                super::MAX_LABELS
+                            )));
+                        }
                         let pos = next_pos;
                         let key = if pos < 9 { Some((pos + 1).to_string()) } else { None };
                         insert_labeldef.execute(params![v, pos, super::PALETTE[pos as usize % super::PALETTE.len()], key])?;

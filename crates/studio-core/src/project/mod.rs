@@ -198,6 +198,17 @@ pub(crate) fn split_for(seed: u64, label_id: i64, k: u64) -> SplitName {
     SplitName::from_code(i64::from(slots[(k % 10) as usize])).unwrap_or(SplitName::Train)
 }
 
+/// The most labels a project may have: each needs its own examples, and a label column
+/// with more distinct values than this is almost surely not a label column.
+pub const MAX_LABELS: usize = 200;
+
+/// Whether `name` can be a label: 1 to 200 characters, no line breaks or other control
+/// characters (labels are shown on one line and typed as keys and column headers).
+pub fn is_label_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=200).contains(&n) && !name.chars().any(char::is_control)
+}
+
 impl Project {
     /// Creates a new, empty project file. Errors if `path` already exists.
     pub fn create(path: &Path) -> Result<Project> {
@@ -434,6 +445,12 @@ impl Project {
     /// allowed for labels no text has (relabel those texts first, or rename the label).
     pub fn set_label_set(&self, names: &[String]) -> Result<LabelSetChange> {
         let names: Vec<String> = names.iter().map(|n| n.trim().to_string()).collect();
+        if names.len() > MAX_LABELS {
+            return Err(StudioError::InvalidSetting(format!(
+                "{} labels are more than the {MAX_LABELS} a project can have; a classifier learns each from its own examples, so use fewer, broader labels",
+                names.len()
+            )));
+        }
         if names.is_empty() || names.iter().any(|n| n.is_empty()) {
             return Err(StudioError::InvalidSetting(
                 "a label set needs at least one label, and labels cannot be empty; e.g. --set negative,positive".into(),
@@ -445,9 +462,9 @@ impl Project {
                     "the label \"{n}\" is listed twice; each label must appear once"
                 )));
             }
-            if n.chars().count() > 200 || n.contains(['\n', '\r']) {
+            if !is_label_name(n) {
                 return Err(StudioError::InvalidSetting(format!(
-                    "the label \"{}\" is too long or has a line break; use short single-line names",
+                    "the label \"{}\" is too long or has a line break or control character; use short single-line names",
                     n.chars().take(40).collect::<String>()
                 )));
             }

@@ -47,12 +47,9 @@ pub(crate) fn sniff_columns(
             }
         }
     } else {
-        let line = Rc::new(Cell::new(1u64));
-        let counted = LineCounter {
-            inner: reader,
-            line: line.clone(),
-        };
+        let (counted, (_, pos, element_start)) = LineCounter::new(reader);
         let result = for_each_element(counted, &mut |v| {
+            element_start.set(pos.get());
             if let Value::Object(m) = &v {
                 add(m);
                 seen += 1;
@@ -155,10 +152,42 @@ fn for_each_element<R: Read>(
     r.and_then(|()| de.end()).map_err(JsonStop::Json)
 }
 
-/// Counts lines as serde_json reads through (it reads a byte at a time).
+/// The most one element of a JSON array may take before the whole file is refused: an
+/// element is parsed whole before it can be judged, so this bounds the memory a file
+/// can make us use. (Elements over [`MAX_ROW_BYTES`] and under this are rejected one by
+/// one, as long lines are.)
+pub const MAX_ELEMENT_BYTES: u64 = 64 << 20;
+
+/// Counts lines and bytes as serde_json reads through (it reads a byte at a time), and
+/// stops an element that grows past [`MAX_ELEMENT_BYTES`].
 struct LineCounter<R> {
     inner: R,
     line: Rc<Cell<u64>>,
+    /// Bytes read so far.
+    pos: Rc<Cell<u64>>,
+    /// Where the element being read began.
+    element_start: Rc<Cell<u64>>,
+}
+
+/// Shared counters of a [`LineCounter`]: lines, bytes, and where the current element
+/// began (the caller moves it on after each element).
+type Counters = (Rc<Cell<u64>>, Rc<Cell<u64>>, Rc<Cell<u64>>);
+
+impl<R> LineCounter<R> {
+    fn new(inner: R) -> (Self, Counters) {
+        let (line, pos, element_start): Counters = (
+            Rc::new(Cell::new(1)),
+            Rc::new(Cell::new(0)),
+            Rc::new(Cell::new(0)),
+        );
+        let counter = Self {
+            inner,
+            line: line.clone(),
+            pos: pos.clone(),
+            element_start: element_start.clone(),
+        };
+        (counter, (line, pos, element_start))
+    }
 }
 
 impl<R: Read> Read for LineCounter<R> {
@@ -166,6 +195,13 @@ impl<R: Read> Read for LineCounter<R> {
         let n = self.inner.read(buf)?;
         let nl = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
         self.line.set(self.line.get() + nl);
+        self.pos.set(self.pos.get() + n as u64);
+        if self.pos.get() - self.element_start.get() > MAX_ELEMENT_BYTES {
+            return Err(std::io::Error::other(format!(
+                "an element of the array is over {} MiB; split it, or save the data as JSONL (one object a line)",
+                MAX_ELEMENT_BYTES >> 20
+            )));
+        }
         Ok(n)
     }
 }
@@ -218,23 +254,31 @@ pub(crate) fn stream_array<R: BufRead>(
     progress: &mut Progress<'_>,
     f: &mut dyn FnMut(Row) -> Result<ControlFlow<()>>,
 ) -> Result<()> {
-    let line = Rc::new(Cell::new(1u64));
-    let counted = LineCounter {
-        inner: reader,
-        line: line.clone(),
-    };
+    let (counted, (line, pos, element_start)) = LineCounter::new(reader);
     let mut index = 0u64;
     let result = for_each_element(counted, &mut |v| {
         index += 1;
         progress.tick(|| src.count.get())?;
         let at = line.get();
-        let row = object_row(
-            v,
-            columns,
-            src,
-            at,
-            &format!("element {index} of the array"),
-        );
+        // The element's bytes: from the end of the one before to here (serde_json has
+        // read one byte past it at most).
+        let (start, end) = (element_start.get(), pos.get());
+        element_start.set(end);
+        let what = format!("element {index} of the array");
+        let row = if src.malformed_in(start, end) {
+            src.reject(at, format!("{what} {}", src.malformed_reason()))
+        } else if end - start > MAX_ROW_BYTES as u64 {
+            src.reject(
+                at,
+                format!(
+                    "{what} is {} bytes long, more than the limit of {} MiB; split long texts into smaller ones",
+                    end - start,
+                    MAX_ROW_BYTES >> 20
+                ),
+            )
+        } else {
+            object_row(v, columns, src, at, &what)
+        };
         f(row)
     });
     result.map_err(|e| json_error(src.path, e))

@@ -216,7 +216,11 @@ pub(crate) fn column_names(
     has_header: bool,
     width: usize,
 ) -> Vec<String> {
+    // Sets, and the next number to try per base name: a header of ten thousand equal
+    // names took cubic time with a list and a count from 2 each time.
     let mut names: Vec<String> = Vec::with_capacity(width);
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for i in 0..width {
         let base = match (has_header, first.and_then(|f| f.get(i))) {
             (true, Some(n)) if !n.trim().is_empty() => {
@@ -225,11 +229,12 @@ pub(crate) fn column_names(
             _ => format!("column {}", i + 1),
         };
         let mut name = base.clone();
-        let mut k = 2;
-        while names.contains(&name) {
+        let k = next.entry(base.clone()).or_insert(2);
+        while taken.contains(&name) {
             name = format!("{base} ({k})");
-            k += 1;
+            *k += 1;
         }
+        taken.insert(name.clone());
         names.push(name);
     }
     names

@@ -34,13 +34,98 @@ fn cell_text(v: &DataRef<'_>) -> String {
     }
 }
 
+/// The most a workbook part may expand to. A real sheet of a million short reviews is
+/// a few hundred MB; anything bigger is refused before calamine reads it.
+pub const MAX_PART_BYTES: u64 = 1 << 30;
+/// The most the shared-string table may expand to (calamine holds it in memory whole).
+pub const MAX_SHARED_STRINGS_BYTES: u64 = 256 << 20;
+/// The most shared strings a workbook may declare.
+pub const MAX_SHARED_STRINGS: u64 = 20_000_000;
+/// A part that expands more than this many times is a zip bomb, not a spreadsheet
+/// (text XML compresses about 5 to 20 times).
+pub const MAX_EXPANSION: u64 = 200;
+
+/// Refuses a workbook that would make its reader allocate without bound, before calamine
+/// sees it: a part that expands beyond [`MAX_PART_BYTES`] or [`MAX_EXPANSION`] times, a
+/// shared-string table over [`MAX_SHARED_STRINGS_BYTES`], or one that declares more
+/// strings than it could hold (calamine reserves room for the declared count: a
+/// 1.7 KB file declaring four billion strings asked for 103 GB and aborted the process).
+fn check_workbook<RS: Read + Seek>(rs: RS, path: &Path) -> Result<()> {
+    let refuse = |reason: String| {
+        StudioError::BadFile {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{reason}; this is not a workbook we will read. If it is a real spreadsheet, open it in Excel or LibreOffice and save the sheet as .csv"
+        ),
+    }
+    };
+    let mut zip = zip::ZipArchive::new(rs).map_err(|e| bad(path, e))?;
+    for i in 0..zip.len() {
+        let part = zip.by_index_raw(i).map_err(|e| bad(path, e))?;
+        let name = part.name().map_err(|e| bad(path, e))?.into_owned();
+        let (size, packed) = (part.size(), part.compressed_size());
+        if size > MAX_PART_BYTES {
+            return Err(refuse(format!(
+                "its part {name} expands to {size} bytes, over the limit of {MAX_PART_BYTES}"
+            )));
+        }
+        if size > (16 << 20) && size / packed.max(1) > MAX_EXPANSION {
+            return Err(refuse(format!(
+                "its part {name} expands {} times ({packed} bytes to {size}), like a zip bomb",
+                size / packed.max(1)
+            )));
+        }
+    }
+    let Ok(mut strings) = zip.by_name("xl/sharedStrings.xml") else {
+        return Ok(());
+    };
+    let size = strings.size();
+    if size > MAX_SHARED_STRINGS_BYTES {
+        return Err(refuse(format!(
+            "its shared-string table expands to {size} bytes, over the limit of {MAX_SHARED_STRINGS_BYTES}"
+        )));
+    }
+    let mut head = Vec::with_capacity(4096);
+    (&mut strings)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|e| bad(path, e))?;
+    let head = String::from_utf8_lossy(&head);
+    for attr in ["uniqueCount", "count"] {
+        let Some(declared) = declared_count(&head, attr) else {
+            continue;
+        };
+        // An entry is at least `<si><t/></si>` (13 bytes).
+        if declared > MAX_SHARED_STRINGS || declared > size / 13 + 1 {
+            return Err(refuse(format!(
+                "it declares {declared} shared strings ({attr}) in a table of {size} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The number in `attr="…"` of the `<sst …>` element at the start of `xml`; `None` when
+/// absent. A number too big for u64 reads as `u64::MAX` (and is refused).
+fn declared_count(xml: &str, attr: &str) -> Option<u64> {
+    let sst = xml.find("<sst")?;
+    let end = xml[sst..].find('>').map_or(xml.len(), |e| sst + e);
+    let tag = &xml[sst..end];
+    let at = tag.find(&format!(" {attr}=\""))? + attr.len() + 3;
+    let digits: String = tag[at..].chars().take_while(char::is_ascii_digit).collect();
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
 /// Visits the sheet's rows as (0-based row index, values); stops when `f` says so.
 fn rows_of<RS: Read + Seek>(
-    rs: RS,
+    mut rs: RS,
     path: &Path,
     sheet: Option<&str>,
     f: &mut dyn FnMut(u32, Vec<String>, u32) -> Result<ControlFlow<()>>,
 ) -> Result<String> {
+    check_workbook(&mut rs, path)?;
+    rs.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| StudioError::io("read", path, e))?;
     let mut wb: Xlsx<RS> = open_workbook_from_rs(rs).map_err(|e| bad(path, e))?;
     let names = wb.sheet_names();
     let name = match sheet {

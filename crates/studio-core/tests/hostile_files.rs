@@ -1,0 +1,251 @@
+//! Hostile files: workbooks built part by part (valid zips with hostile contents) and
+//! JSON arrays with damaged rows. Each must end in a clear error or a rejected row,
+//! never an abort, a panic or an allocation the file merely asked for.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use studio_core::data::import::{ImportOptions, Input};
+use studio_core::progress::{CancelToken, Silent};
+use studio_core::project::{ImportReport, ImportSettings, Project};
+
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#;
+const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#;
+const SHEET: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:A3"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row><row r="3"><c r="A3" t="s"><v>2</v></c></row></sheetData></worksheet>"#;
+
+/// A workbook whose shared-string table is `head` followed by `filler` bytes of `fill`
+/// and then `tail`.
+fn workbook(path: &Path, head: &str, fill: u8, filler: u64, tail: &str) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(filler > u32::MAX as u64);
+    for (name, body) in [
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", RELS),
+        ("xl/workbook.xml", WORKBOOK),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+        ("xl/worksheets/sheet1.xml", SHEET),
+    ] {
+        z.start_file(name, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.start_file("xl/sharedStrings.xml", opts).unwrap();
+    z.write_all(head.as_bytes()).unwrap();
+    std::io::copy(&mut std::io::repeat(fill).take(filler), &mut z).unwrap();
+    z.write_all(tail.as_bytes()).unwrap();
+    z.finish().unwrap();
+}
+
+const SST_OPEN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="3">"#;
+const SST_BODY: &str =
+    "<si><t>text</t></si><si><t>a good film</t></si><si><t>an awful film</t></si></sst>";
+
+fn import(path: &Path) -> studio_core::Result<ImportReport> {
+    let dir = path.parent().unwrap();
+    let p = Project::create(&dir.join(format!(
+        "{}.studio",
+        path.file_name().unwrap().to_string_lossy()
+    )))
+    .unwrap();
+    p.import(
+        path,
+        &ImportOptions::default(),
+        None,
+        &ImportSettings::default(),
+        &mut Silent,
+        &CancelToken::new(),
+    )
+}
+
+#[test]
+fn a_workbook_built_part_by_part_imports() {
+    // The builder makes a real workbook: the hostile ones below differ only in the
+    // shared-string table.
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.xlsx");
+    workbook(&ok, SST_OPEN, b' ', 0, SST_BODY);
+    let r = import(&ok).unwrap();
+    assert_eq!(r.imported, 2);
+}
+
+#[test]
+fn a_workbook_declaring_billions_of_strings_is_refused_not_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("liar.xlsx");
+    let head = SST_OPEN.replace(r#"uniqueCount="3""#, r#"uniqueCount="4000000000""#);
+    workbook(&path, &head, b' ', 0, SST_BODY);
+    assert!(std::fs::metadata(&path).unwrap().len() < 4096);
+    let err = import(&path).unwrap_err();
+    assert_eq!(err.code(), "badFile", "{err}");
+    assert!(
+        err.to_string()
+            .contains("declares 4000000000 shared strings"),
+        "{err}"
+    );
+    // Through every reader that takes a file, not only the project import.
+    let err = studio_core::data::read_texts(&path, None).unwrap_err();
+    assert_eq!(err.code(), "badFile", "{err}");
+}
+
+#[test]
+fn a_shared_strings_zip_bomb_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.xlsx");
+    // 300 MiB of spaces inside the table compress to well under 1 MB.
+    workbook(&path, SST_OPEN, b' ', 300 << 20, SST_BODY);
+    assert!(std::fs::metadata(&path).unwrap().len() < 2 << 20);
+    let err = import(&path).unwrap_err();
+    assert_eq!(err.code(), "badFile", "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("sharedStrings.xml") || msg.contains("shared-string table"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn hostile_bytes_in_memory_are_refused_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("liar.xlsx");
+    let head = SST_OPEN.replace(r#"count="3""#, r#"count="99999999999999999999999""#);
+    workbook(&path, &head, b' ', 0, SST_BODY);
+    let bytes = std::fs::read(&path).unwrap();
+    let p = Project::create(&dir.path().join("m.studio")).unwrap();
+    let err = p
+        .import_input(
+            Input::Bytes {
+                name: Path::new("pasted.xlsx"),
+                bytes: &bytes,
+            },
+            &ImportOptions::default(),
+            None,
+            &ImportSettings::default(),
+            &mut Silent,
+            &CancelToken::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "badFile", "{err}");
+}
+
+/// 21 rows, the 11th with a text cut in the middle of a UTF-8 character.
+fn damaged_rows() -> Vec<Vec<u8>> {
+    (1..=21)
+        .map(|i| {
+            let mut text = format!("第{i}条评论，这部电影很好看").into_bytes();
+            if i == 11 {
+                // "坏" is E5 9D 8F: keep the first two bytes only.
+                text.extend_from_slice(&[0xE5, 0x9D]);
+            }
+            let mut row = br#"{"text": ""#.to_vec();
+            row.extend(text);
+            row.extend_from_slice(br#"", "label": "positive"}"#);
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn a_json_array_rejects_a_damaged_row_as_jsonl_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = damaged_rows();
+    let jsonl = dir.path().join("rows.jsonl");
+    std::fs::write(&jsonl, rows.join(&b'\n')).unwrap();
+    let array = dir.path().join("rows.json");
+    let mut bytes = b"[\n".to_vec();
+    bytes.extend(rows.join(&b",\n"[..]));
+    bytes.extend_from_slice(b"\n]\n");
+    std::fs::write(&array, bytes).unwrap();
+    for (path, line) in [(&jsonl, 11), (&array, 12)] {
+        let r = import(path).unwrap();
+        assert_eq!(r.imported, 20, "{}", path.display());
+        assert_eq!(r.rejected.len(), 1, "{}: {:?}", path.display(), r.rejected);
+        assert_eq!(r.rejected[0].line, line, "{:?}", r.rejected[0]);
+        assert!(
+            r.rejected[0].reason.contains("not valid UTF-8"),
+            "{:?}",
+            r.rejected[0]
+        );
+    }
+}
+
+#[test]
+fn a_json_array_element_over_the_row_limit_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.json");
+    let long = "x".repeat(2 << 20);
+    std::fs::write(
+        &path,
+        format!(r#"[{{"text": "short"}}, {{"text": "{long}"}}, {{"text": "also short"}}]"#),
+    )
+    .unwrap();
+    let r = import(&path).unwrap();
+    assert_eq!(r.imported, 2);
+    assert!(
+        r.rejected[0]
+            .reason
+            .contains("more than the limit of 1 MiB"),
+        "{:?}",
+        r.rejected
+    );
+}
+
+#[test]
+fn a_label_column_with_too_many_values_or_bad_names_is_not_adopted_blindly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Someone picked the id column as labels: every value differs.
+    let path = dir.path().join("ids.csv");
+    let mut csv = String::from("text,label\n");
+    for i in 0..300 {
+        csv.push_str(&format!("text {i},id-{i}\n"));
+    }
+    std::fs::write(&path, csv).unwrap();
+    let err = import(&path).unwrap_err();
+    assert!(
+        err.to_string().contains("more than 200 different values"),
+        "{err}"
+    );
+    // A label of 300 characters is not made a label; its text still imports.
+    let path = dir.path().join("odd.csv");
+    let odd = "n".repeat(300);
+    std::fs::write(
+        &path,
+        format!("text,label\ngood,positive\nbad,{odd}\nfine,negative\n"),
+    )
+    .unwrap();
+    let r = import(&path).unwrap();
+    assert_eq!(r.imported, 3);
+    assert_eq!(r.labels_added, ["positive", "negative"]);
+    assert_eq!(r.unknown_labels.len(), 1, "{:?}", r.unknown_labels);
+}
+
+#[test]
+fn a_header_of_thousands_of_equal_names_gets_unique_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    let width = 20_000;
+    let header = std::iter::once("text")
+        .chain(std::iter::repeat_n("x", width))
+        .collect::<Vec<_>>()
+        .join(",");
+    let row = std::iter::once("a review")
+        .chain(std::iter::repeat_n("1", width))
+        .collect::<Vec<_>>()
+        .join(",");
+    std::fs::write(&path, format!("{header}\n{row}\n")).unwrap();
+    let pv = studio_core::data::import::preview(&path, &ImportOptions::default(), 1).unwrap();
+    let cols = &pv.layout.columns;
+    assert_eq!(cols.len(), width + 1);
+    assert_eq!((&cols[1][..], &cols[2][..]), ("x", "x (2)"));
+    assert_eq!(cols[width], format!("x ({width})"));
+    let unique: std::collections::HashSet<&String> = cols.iter().collect();
+    assert_eq!(unique.len(), cols.len());
+}
