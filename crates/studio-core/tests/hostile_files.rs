@@ -22,6 +22,11 @@ const SHEET: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// A workbook whose shared-string table is `head` followed by `filler` bytes of `fill`
 /// and then `tail`.
 fn workbook(path: &Path, head: &str, fill: u8, filler: u64, tail: &str) {
+    workbook_with_sheet(path, SHEET, head, fill, filler, tail);
+}
+
+/// [`workbook`] with the sheet's XML given too.
+fn workbook_with_sheet(path: &Path, sheet: &str, head: &str, fill: u8, filler: u64, tail: &str) {
     let f = std::fs::File::create(path).unwrap();
     let mut z = zip::ZipWriter::new(f);
     let opts = zip::write::SimpleFileOptions::default()
@@ -32,7 +37,7 @@ fn workbook(path: &Path, head: &str, fill: u8, filler: u64, tail: &str) {
         ("_rels/.rels", RELS),
         ("xl/workbook.xml", WORKBOOK),
         ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
-        ("xl/worksheets/sheet1.xml", SHEET),
+        ("xl/worksheets/sheet1.xml", sheet),
     ] {
         z.start_file(name, opts).unwrap();
         z.write_all(body.as_bytes()).unwrap();
@@ -248,4 +253,61 @@ fn a_header_of_thousands_of_equal_names_gets_unique_names() {
     assert_eq!(cols[width], format!("x ({width})"));
     let unique: std::collections::HashSet<&String> = cols.iter().collect();
     assert_eq!(unique.len(), cols.len());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: fuzz_cases(96), ..Default::default() })]
+
+    /// Valid zips with hostile contents: any declared counts, any cell positions and
+    /// references, any text in the cells and the table. The import ends in rows or an
+    /// error, never a panic or an abort.
+    #[test]
+    fn structurally_valid_workbooks_with_hostile_contents_never_crash(
+        count in proptest::prop_oneof![
+            proptest::prelude::Just("3".to_string()),
+            "[0-9]{1,25}",
+            "-?[0-9a-z]{0,6}",
+        ],
+        cells in proptest::collection::vec(
+            ("[A-Z]{1,4}", 0u64..2_000_000, "[0-9]{1,12}|[a-z<>&;\\\"]{0,8}", proptest::prop_oneof![
+                proptest::prelude::Just("s"),
+                proptest::prelude::Just("str"),
+                proptest::prelude::Just("n"),
+                proptest::prelude::Just("b"),
+                proptest::prelude::Just("inlineStr"),
+            ]),
+            0..12,
+        ),
+        dimension in "[A-Z]{1,3}[0-9]{1,8}(:[A-Z]{1,3}[0-9]{1,8})?",
+        strings in proptest::collection::vec("[ -~]{0,20}", 0..6),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hostile.xlsx");
+        let mut sheet = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>"#
+        );
+        for (col, row, value, kind) in &cells {
+            sheet.push_str(&format!(r#"<row r="{row}"><c r="{col}{row}" t="{kind}"><v>{value}</v></c></row>"#));
+        }
+        sheet.push_str("</sheetData></worksheet>");
+        let head = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{count}" uniqueCount="{count}">"#
+        );
+        let mut tail = String::new();
+        for t in &strings {
+            let t = t.replace('&', "&amp;").replace('<', "&lt;");
+            tail.push_str(&format!("<si><t>{t}</t></si>"));
+        }
+        tail.push_str("</sst>");
+        workbook_with_sheet(&path, &sheet, &head, b' ', 0, &tail);
+        let _ = import(&path);
+    }
+}
+
+/// Cases per property: `default`, or `STUDIO_FUZZ_CASES` (scripts/fuzz runs many more).
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("STUDIO_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use studio_core::arch::{Family, Pooling};
 use studio_core::models::hub::HubOptions;
@@ -14,6 +14,18 @@ use studio_core::testing::tiny_model;
 /// Serves `root/<file>` at `/<repo>/resolve/main/<file>` with the headers hf-hub reads,
 /// honouring `Range: bytes=N-M` / `bytes=N-`. Records every request line.
 fn serve(root: PathBuf, log: Arc<Mutex<Vec<String>>>) -> String {
+    serve_with(root, log, Arc::new(Mutex::new(Vec::new())), &[])
+}
+
+/// [`serve`], also recording every header line in `headers`, and answering 500 for the
+/// files in `broken`.
+fn serve_with(
+    root: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+    headers: Arc<Mutex<Vec<String>>>,
+    broken: &[&str],
+) -> String {
+    let broken: Vec<String> = broken.iter().map(|s| s.to_string()).collect();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -21,6 +33,8 @@ fn serve(root: PathBuf, log: Arc<Mutex<Vec<String>>>) -> String {
             let Ok(mut stream) = stream else { continue };
             let root = root.clone();
             let log = log.clone();
+            let headers = headers.clone();
+            let broken = broken.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut request = String::new();
@@ -31,6 +45,7 @@ fn serve(root: PathBuf, log: Arc<Mutex<Vec<String>>>) -> String {
                     if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
                         break;
                     }
+                    headers.lock().unwrap().push(h.trim().to_ascii_lowercase());
                     if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
                         range = Some(v.trim().to_string());
                     }
@@ -38,6 +53,12 @@ fn serve(root: PathBuf, log: Arc<Mutex<Vec<String>>>) -> String {
                 log.lock().unwrap().push(request.trim().to_string());
                 let path = request.split_whitespace().nth(1).unwrap_or("");
                 let file = path.split("/resolve/main/").nth(1).unwrap_or("");
+                if broken.iter().any(|b| b == file) {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                    return;
+                }
                 let Ok(body) = std::fs::read(root.join(file)) else {
                     let _ = stream.write_all(
                         b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -94,6 +115,7 @@ fn pull_downloads_a_model_from_a_hub_layout_server_with_progress() {
         hub: HubOptions {
             endpoint: Some(endpoint),
             cache_dir: home.path().join("hub-cache"),
+            token: None,
         },
         python: "python3-that-does-not-exist".into(),
     };
@@ -142,6 +164,7 @@ fn a_missing_repo_is_a_clear_error_and_leaves_the_store_clean() {
         hub: HubOptions {
             endpoint: Some(endpoint),
             cache_dir: home.path().join("hub-cache"),
+            token: None,
         },
         python: "python3".into(),
     };
@@ -161,4 +184,87 @@ fn a_missing_repo_is_a_clear_error_and_leaves_the_store_clean() {
     assert!(!store.has("tiny-hub"));
     let left: Vec<_> = std::fs::read_dir(store.root()).unwrap().collect();
     assert!(left.is_empty());
+}
+
+/// A token is for huggingface.co only: a mirror or any other server named by
+/// HF_ENDPOINT never receives it.
+#[test]
+fn the_users_token_never_goes_to_another_server() {
+    let src = tempfile::tempdir().unwrap();
+    tiny_model(src.path(), Family::Bert, 2);
+    let headers = Arc::new(Mutex::new(Vec::new()));
+    let endpoint = serve_with(
+        src.path().to_path_buf(),
+        Arc::new(Mutex::new(Vec::new())),
+        headers.clone(),
+        &[],
+    );
+    let home = tempfile::tempdir().unwrap();
+    let hub = HubOptions {
+        endpoint: Some(endpoint),
+        cache_dir: home.path().join("hub-cache"),
+        token: Some("hf_secret_token".into()),
+    };
+    assert!(!hub.is_official());
+    let opts = PullOptions {
+        hub,
+        python: "python3-that-does-not-exist".into(),
+    };
+    pull(
+        &entry("org/tiny"),
+        &ModelStore::new(home.path()),
+        &opts,
+        &mut Vec::<Event>::new(),
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let seen = headers.lock().unwrap().join("\n");
+    assert!(seen.contains("user-agent"), "headers were recorded: {seen}");
+    assert!(!seen.contains("authorization"), "{seen}");
+    assert!(!seen.contains("hf_secret_token"), "{seen}");
+    assert!(HubOptions::default().is_official());
+}
+
+/// A server error on model.safetensors is an error, not a silent switch to the pickle
+/// weights; only a file the server does not have is replaced by the next kind.
+#[test]
+fn a_failing_safetensors_download_does_not_fall_back_to_pickle_weights() {
+    let src = tempfile::tempdir().unwrap();
+    tiny_model(src.path(), Family::Bert, 2);
+    // The server also has pickle weights: a silent fallback would succeed.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tiny-bert-bin/pytorch_model.bin"),
+        src.path().join("pytorch_model.bin"),
+    )
+    .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let endpoint = serve_with(
+        src.path().to_path_buf(),
+        log.clone(),
+        Arc::new(Mutex::new(Vec::new())),
+        &["model.safetensors"],
+    );
+    let home = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(home.path());
+    let opts = PullOptions {
+        hub: HubOptions {
+            endpoint: Some(endpoint),
+            cache_dir: home.path().join("hub-cache"),
+            token: None,
+        },
+        python: "python3-that-does-not-exist".into(),
+    };
+    let err = pull(
+        &entry("org/tiny"),
+        &store,
+        &opts,
+        &mut Vec::<Event>::new(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    let requests = log.lock().unwrap().join("\n");
+    assert!(!requests.contains("pytorch_model.bin"), "{requests}");
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+    assert!(!store.has("tiny-hub"));
 }

@@ -49,7 +49,7 @@ fn tableish() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(400), ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..2048)) {
@@ -64,4 +64,12 @@ proptest! {
             run(&format!("x.{ext}"), &data);
         }
     }
+}
+
+/// Cases per property: `default`, or `STUDIO_FUZZ_CASES` (scripts/fuzz runs many more).
+fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("STUDIO_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -169,10 +169,7 @@ pub async fn download_model(
     let shared = state.inner().clone();
     let cancel = shared.start_job(job);
     let result = tauri::async_runtime::spawn_blocking(move || {
-        let from = DownloadFrom {
-            endpoint: std::env::var("HF_ENDPOINT").ok(),
-            python: std::env::var("STUDIO_PYTHON").unwrap_or_default(),
-        };
+        let from = DownloadFrom::from_environment();
         let mut obs = ChannelObserver::new(on_progress);
         pull_model(shared.engine(), &id, &from, &mut obs, &cancel)?;
         Ok(())

@@ -82,10 +82,7 @@ pub fn run(args: ModelsArgs) -> Result<()> {
             Ok(())
         }
         ModelsCommand::Pull { id } => {
-            let from = DownloadFrom {
-                endpoint: std::env::var("HF_ENDPOINT").ok(),
-                python: std::env::var("STUDIO_PYTHON").unwrap_or_default(),
-            };
+            let from = DownloadFrom::from_environment();
             let mut term = Terminal::new(false);
             let (folder, source) = pull_model(&engine, &id, &from, &mut term, &CancelToken::new())?;
             term.finish();

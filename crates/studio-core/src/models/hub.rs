@@ -12,13 +12,37 @@ use hf_hub::api::Progress;
 use std::path::{Path, PathBuf};
 
 /// Where to download from and where to keep the hub's cache.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HubOptions {
     /// Base URL; `None` means huggingface.co.
     pub endpoint: Option<String>,
     /// hf-hub's blob cache (partial downloads resume from here).
     pub cache_dir: PathBuf,
+    /// The user's Hugging Face token, if they have one. Sent to huggingface.co only:
+    /// a mirror or any other server named by `endpoint` never sees it.
+    pub token: Option<String>,
 }
+
+/// The hub itself, the only server a token goes to.
+pub const OFFICIAL_ENDPOINT: &str = "https://huggingface.co";
+
+impl HubOptions {
+    /// Whether downloads go to huggingface.co itself.
+    pub fn is_official(&self) -> bool {
+        self.endpoint
+            .as_deref()
+            .is_none_or(|e| e.trim_end_matches('/') == OFFICIAL_ENDPOINT)
+    }
+
+    /// The token to send: the user's for huggingface.co, none anywhere else.
+    fn token_to_send(&self) -> Option<String> {
+        self.is_official().then(|| self.token.clone()).flatten()
+    }
+}
+
+/// The reason of a [`StudioError::Download`] for a file the server does not have: the
+/// only failure after which another file may be tried in its place.
+const NOT_FOUND: &str = "not found on the server";
 
 /// Files a model folder may need; the first group is required.
 const REQUIRED: &[&str] = &["config.json"];
@@ -72,8 +96,10 @@ pub fn download(
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<()> {
-    let mut builder = ApiBuilder::new()
-        .with_cache_dir(opts.cache_dir.clone())
+    // From our own cache, not hf-hub's default: that one reads the user's token file
+    // and would send it to whatever server `endpoint` names.
+    let mut builder = ApiBuilder::from_cache(hf_hub::Cache::new(opts.cache_dir.clone()))
+        .with_token(opts.token_to_send())
         .with_progress(false);
     if let Some(ep) = &opts.endpoint {
         builder = builder.with_endpoint(ep.trim_end_matches('/').to_string());
@@ -110,7 +136,14 @@ pub fn download(
     for f in REQUIRED {
         fetch(f, observer)?;
     }
-    first_of(WEIGHTS, &mut fetch, observer, repo, "weights")?;
+    let weights = first_of(WEIGHTS, &mut fetch, observer, repo, "weights")?;
+    if weights.ends_with(".bin") {
+        observer.on_event(&Event::Note {
+            message: format!(
+                "{repo} has no model.safetensors; using pytorch_model.bin (read as data, no code in it is run)"
+            ),
+        });
+    }
     first_of(TOKENIZER, &mut fetch, observer, repo, "tokenizer")?;
     for f in OPTIONAL {
         match fetch(f, observer) {
@@ -122,19 +155,24 @@ pub fn download(
     Ok(())
 }
 
-fn first_of(
-    files: &[&str],
+/// The first of `files` the server has. Only "not found" moves on to the next: any
+/// other failure (a broken connection, a server error) is the user's to hear about, not a
+/// reason to fetch a different kind of file silently.
+fn first_of<'f>(
+    files: &[&'f str],
     fetch: &mut dyn FnMut(&str, &mut dyn Observer) -> Result<PathBuf>,
     observer: &mut dyn Observer,
     repo: &str,
     what: &str,
-) -> Result<()> {
+) -> Result<&'f str> {
     let mut last = None;
     for f in files {
         match fetch(f, observer) {
-            Ok(_) => return Ok(()),
-            Err(StudioError::Cancelled) => return Err(StudioError::Cancelled),
-            Err(e) => last = Some(e),
+            Ok(_) => return Ok(f),
+            Err(StudioError::Download { reason, what }) if reason == NOT_FOUND => {
+                last = Some(StudioError::Download { reason, what });
+            }
+            Err(e) => return Err(e),
         }
     }
     Err(last.unwrap_or_else(|| StudioError::Download {
@@ -147,9 +185,7 @@ fn describe(e: &hf_hub::api::sync::ApiError) -> String {
     use hf_hub::api::sync::ApiError;
     match e {
         ApiError::RequestError(inner) => match inner.as_ref() {
-            ureq_error if ureq_error.to_string().contains("404") => {
-                "not found on the server".to_string()
-            }
+            ureq_error if ureq_error.to_string().contains("404") => NOT_FOUND.to_string(),
             other => format!("the server could not be reached or refused ({other}); check the connection, or set HF_ENDPOINT to a mirror"),
         },
         other => other.to_string(),

