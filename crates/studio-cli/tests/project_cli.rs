@@ -253,7 +253,11 @@ fn acknowledged_labels_survive_sigkill() {
         rng ^= rng << 17;
         rng
     };
-    let rounds = 40;
+    // STUDIO_FAULT_ROUNDS: scripts/faults runs many more.
+    let rounds: usize = std::env::var("STUDIO_FAULT_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let mut total_acks = 0usize;
     for round in 0..rounds {
         let mut child = Command::new(env!("CARGO_BIN_EXE_studio"))
