@@ -265,7 +265,7 @@ fn two_processes_label_and_import_one_project_at_once() {
             .map(|i| {
                 (
                     i,
-                    if (i + round as u32) % 2 == 0 {
+                    if (i + round as u32).is_multiple_of(2) {
                         "positive"
                     } else {
                         "negative"
