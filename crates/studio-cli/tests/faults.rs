@@ -315,3 +315,97 @@ fn two_processes_label_and_import_one_project_at_once() {
         "two processes: {rounds} rounds of 20,000 imported texts beside 80 labels, 0 labels lost"
     );
 }
+
+/// Out of space, as a file-size limit on the process (`ulimit -f`, SIGXFSZ ignored, so a
+/// write past it fails with EFBIG the way a full disk fails with ENOSPC; it needs no
+/// privileges, unlike a small tmpfs). An export or an import that runs out fails with a
+/// message, and loses nothing: the earlier export, the project and its texts stay as they
+/// were, and no temporary folder is left.
+#[test]
+fn out_of_space_during_export_and_import_loses_nothing() {
+    let lab = Lab::new(4);
+    let p = lab.s("p.studio");
+    lab.ok(&["project", "new", &p]);
+    lab.ok(&["project", "import", &p, &lab.s("data.csv"), "-q"]);
+    lab.ok(&[
+        "train",
+        "--project",
+        &p,
+        "--model",
+        &lab.s("base"),
+        "--mode",
+        "head",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]);
+    let export = lab.s("exported");
+    lab.ok(&["export", "--project", &p, "--out", &export]);
+    let before: Vec<(String, Vec<u8>)> = {
+        let mut files: Vec<_> = std::fs::read_dir(lab.p("exported"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let limited = |args: &[&str], kib: u32| -> Output {
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -f {kib}; trap '' XFSZ; exec '{}' {}",
+                env!("CARGO_BIN_EXE_studio"),
+                quoted.join(" ")
+            ))
+            .env("STUDIO_HOME", lab.p("home"))
+            .output()
+            .unwrap()
+    };
+    // Room for the project's 32 KiB shared-memory file, not for the model's weights.
+    let weights = std::fs::metadata(lab.p("exported/model.safetensors"))
+        .unwrap()
+        .len();
+    assert!(
+        weights > 48 << 10,
+        "{weights} bytes of weights fit under the limit"
+    );
+    let o = limited(&["export", "--project", &p, "--out", &export], 48);
+    assert!(!o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("could not copy the model to"), "{err}");
+    assert_eq!(err.matches("File too large").count(), 1, "said once: {err}");
+    let after: Vec<(String, Vec<u8>)> = {
+        let mut files: Vec<_> = std::fs::read_dir(lab.p("exported"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    assert!(before == after, "the earlier export changed");
+    assert_eq!(leftovers(lab.dir.path(), "exported"), Vec::<String>::new());
+
+    // An import of 20,000 texts into a project file allowed to grow 256 KiB.
+    let texts_before = texts(&lab.p("p.studio"));
+    let o = limited(&["project", "import", &p, &lab.s("more.csv"), "-q"], 256);
+    assert!(!o.status.success(), "the import fit after all: {o:?}");
+    integrity(&lab.p("p.studio"));
+    assert_eq!(texts(&lab.p("p.studio")), texts_before);
+    // With room again, it goes through.
+    lab.ok(&["project", "import", &p, &lab.s("more.csv"), "-q"]);
+    assert_eq!(texts(&lab.p("p.studio")), texts_before + 20_000);
+    eprintln!("out of space: export and import refused cleanly, 0 files changed, 0 texts lost");
+}

@@ -51,14 +51,16 @@ pub type Result<T, E = StudioError> = std::result::Result<T, E>;
 pub enum StudioError {
     // === Input data ===
     /// A file or folder could not be read, written, moved, ...
-    #[error("could not {op} {path}: {source}")]
+    #[error("could not {op} {path}: {error}")]
     Io {
         /// What we tried: "read", "write", "move", "create the folder", ...
         op: &'static str,
         /// The file or folder.
         path: PathBuf,
         /// The operating system's reason.
-        source: std::io::Error,
+        /// Not `source`: the message already says it, and a `source` would be printed
+        /// twice by error reporters that walk the chain.
+        error: std::io::Error,
     },
     /// The data file exists but holds no rows.
     #[error("{path} is empty: it has no rows of data. Pick a file with one text per row.")]
@@ -281,22 +283,22 @@ pub enum StudioError {
     #[error("tensor error: {}", .0.to_string().lines().next().unwrap_or_default())]
     Tensor(#[from] candle_core::Error),
     /// A JSON file could not be parsed.
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON: {error}")]
     Json {
         /// The file.
         path: PathBuf,
         /// The parser's message.
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 }
 
 impl StudioError {
     /// Builds an [`StudioError::Io`]: what we tried (`op`, e.g. "write"), on which path.
-    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             op,
             path: path.into(),
-            source,
+            error,
         }
     }
 
@@ -336,10 +338,10 @@ impl StudioError {
     pub fn params(&self) -> Vec<(&'static str, String)> {
         let p = |p: &PathBuf| p.display().to_string();
         match self {
-            Self::Io { op, path, source } => vec![
+            Self::Io { op, path, error } => vec![
                 ("op", op.to_string()),
                 ("path", p(path)),
-                ("reason", source.to_string()),
+                ("reason", error.to_string()),
             ],
             Self::EmptyData { path } => vec![("path", p(path))],
             Self::MissingColumn {
@@ -431,8 +433,8 @@ impl StudioError {
                 "reason",
                 e.to_string().lines().next().unwrap_or_default().to_string(),
             )],
-            Self::Json { path, source } => {
-                vec![("path", p(path)), ("reason", source.to_string())]
+            Self::Json { path, error } => {
+                vec![("path", p(path)), ("reason", error.to_string())]
             }
         }
     }
@@ -587,7 +589,7 @@ mod tests {
             StudioError::Tensor(candle_core::Error::Msg("m".into())),
             StudioError::Json {
                 path: p,
-                source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
+                error: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
             },
         ]
     }

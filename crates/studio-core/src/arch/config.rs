@@ -134,7 +134,7 @@ impl EncoderConfig {
             found: "no config.json".into(),
         })?;
         let value: Value =
-            serde_json::from_str(&text).map_err(|source| StudioError::Json { path, source })?;
+            serde_json::from_str(&text).map_err(|error| StudioError::Json { path, error })?;
         let cfg = Self::from_json(dir, &value)?;
         Ok((cfg, value))
     }

@@ -436,7 +436,7 @@ fn read_json(path: &Path) -> Option<Value> {
 fn write_json(path: &Path, v: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(v).map_err(|e| StudioError::Json {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     write_text(path, &text)
 }

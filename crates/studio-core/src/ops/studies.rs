@@ -62,7 +62,7 @@ fn write(path: &Path, text: &str) -> Result<()> {
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(v).map_err(|e| StudioError::Json {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     write(path, &text)
 }
