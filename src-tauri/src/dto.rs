@@ -180,6 +180,10 @@ pub struct MetricsDto {
     pub n: u32,
     /// Accuracy of always answering the most common label.
     pub majority_baseline: f64,
+    /// 95% interval of the accuracy (Wilson), `[low, high]`.
+    pub accuracy_ci: Vec<f64>,
+    /// 95% interval of the macro-F1 (bootstrap), `[low, high]`.
+    pub macro_f1_ci: Vec<f64>,
 }
 
 impl From<&Metrics> for MetricsDto {
@@ -208,6 +212,8 @@ impl From<&Metrics> for MetricsDto {
             labels: m.labels.clone(),
             n: m.n as u32,
             majority_baseline: m.majority_baseline(),
+            accuracy_ci: m.accuracy_ci.to_vec(),
+            macro_f1_ci: m.macro_f1_ci.to_vec(),
         }
     }
 }

@@ -394,6 +394,10 @@ export type MetricsDto = {
 	n: number,
 	/**  Accuracy of always answering the most common label. */
 	majorityBaseline: number | null,
+	/**  95% interval of the accuracy (Wilson), `[low, high]`. */
+	accuracyCi: (number | null)[],
+	/**  95% interval of the macro-F1 (bootstrap), `[low, high]`. */
+	macroF1Ci: (number | null)[],
 };
 
 /**  A training method, as the UI names it. */

@@ -713,8 +713,11 @@ fn runs(project: PathBuf, json: bool) -> Result<()> {
                     "label_count": r.label_count,
                     "status": r.status,
                     "test_accuracy": r.test.as_ref().map(|m| m.accuracy),
+                    "test_accuracy_ci": r.test.as_ref().map(|m| m.accuracy_ci),
                     "test_macro_f1": r.test.as_ref().map(|m| m.macro_f1),
+                    "test_macro_f1_ci": r.test.as_ref().map(|m| m.macro_f1_ci),
                     "test_n": r.test.as_ref().map(|m| m.n),
+                    "baseline_accuracy": r.test.as_ref().map(|m| m.majority_baseline()),
                     "model_dir": r.model_dir,
                 })
             })

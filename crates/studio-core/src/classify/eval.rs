@@ -32,6 +32,111 @@ pub struct Metrics {
     pub labels: Vec<String>,
     /// Texts evaluated.
     pub n: usize,
+    /// 95% interval of the accuracy (Wilson's score interval: right at small n and
+    /// near 0 or 1, where the normal approximation is not), `[low, high]`.
+    #[serde(default)]
+    pub accuracy_ci: [f64; 2],
+    /// 95% interval of the macro-F1 (percentile bootstrap over the evaluated texts,
+    /// 1,000 resamples, seeded: the same texts give the same interval).
+    #[serde(default)]
+    pub macro_f1_ci: [f64; 2],
+    /// Accuracy of always answering the most frequent label: what a model must beat.
+    #[serde(default)]
+    pub baseline_accuracy: f64,
+}
+
+/// The share of the most frequent true class among `n` texts.
+fn majority_rate(confusion: &[Vec<usize>], n: usize) -> f64 {
+    let best = confusion
+        .iter()
+        .map(|r| r.iter().sum::<usize>())
+        .max()
+        .unwrap_or(0);
+    if n > 0 {
+        best as f64 / n as f64
+    } else {
+        0.0
+    }
+}
+
+/// z for a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// Resamples of the macro-F1 bootstrap.
+pub const BOOTSTRAP_RESAMPLES: usize = 1000;
+
+/// Wilson's 95% score interval for `k` successes in `n` trials; `[0, 0]` for none.
+pub fn wilson_interval(k: usize, n: usize) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 0.0];
+    }
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let z2 = Z95 * Z95;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z95 / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    [(centre - half).max(0.0), (centre + half).min(1.0)]
+}
+
+/// The unweighted mean F1 over the classes present in `confusion` (`[true][predicted]`).
+fn macro_f1_of(confusion: &[Vec<usize>]) -> f64 {
+    let k = confusion.len();
+    let (mut sum, mut present) = (0.0, 0usize);
+    for c in 0..k {
+        let support: usize = confusion[c].iter().sum();
+        if support == 0 {
+            continue;
+        }
+        let predicted: usize = (0..k).map(|r| confusion[r][c]).sum();
+        let tp = confusion[c][c] as f64;
+        let (precision, recall) = (
+            if predicted > 0 {
+                tp / predicted as f64
+            } else {
+                0.0
+            },
+            tp / support as f64,
+        );
+        sum += if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        present += 1;
+    }
+    if present > 0 {
+        sum / present as f64
+    } else {
+        0.0
+    }
+}
+
+/// Percentile-bootstrap 95% interval of the macro-F1: resample the evaluated texts (the
+/// cells of `confusion`, with replacement) [`BOOTSTRAP_RESAMPLES`] times.
+pub fn bootstrap_macro_f1(confusion: &[Vec<usize>]) -> [f64; 2] {
+    use rand::{Rng, SeedableRng};
+    let k = confusion.len();
+    let cells: Vec<(usize, usize)> = (0..k)
+        .flat_map(|t| (0..k).flat_map(move |p| std::iter::repeat_n((t, p), confusion[t][p])))
+        .collect();
+    let n = cells.len();
+    if n == 0 {
+        return [0.0, 0.0];
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_f1);
+    let mut scores: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
+        .map(|_| {
+            let mut m = vec![vec![0usize; k]; k];
+            for _ in 0..n {
+                let (t, p) = cells[rng.random_range(0..n)];
+                m[t][p] += 1;
+            }
+            macro_f1_of(&m)
+        })
+        .collect();
+    scores.sort_by(f64::total_cmp);
+    let at =
+        |q: f64| scores[((q * (scores.len() - 1) as f64).round() as usize).min(scores.len() - 1)];
+    [at(0.025), at(0.975)]
 }
 
 impl Metrics {
@@ -98,31 +203,68 @@ impl Metrics {
                 0.0
             },
             per_class,
+            accuracy_ci: wilson_interval(correct, n),
+            macro_f1_ci: bootstrap_macro_f1(&confusion),
+            baseline_accuracy: majority_rate(&confusion, n),
             confusion,
             labels: labels.to_vec(),
             n,
         }
     }
 
-    /// Accuracy of always answering the most frequent true class.
+    /// Accuracy of always answering the most frequent true class (also for metrics
+    /// stored before [`Metrics::baseline_accuracy`] existed).
     pub fn majority_baseline(&self) -> f64 {
-        let best = self
-            .confusion
-            .iter()
-            .map(|r| r.iter().sum::<usize>())
-            .max()
-            .unwrap_or(0);
-        if self.n > 0 {
-            best as f64 / self.n as f64
-        } else {
-            0.0
-        }
+        majority_rate(&self.confusion, self.n)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // 2 of 2 right: the interval still reaches down to a third.
+        let [lo, hi] = wilson_interval(2, 2);
+        assert!((lo - 0.3424).abs() < 1e-3 && hi == 1.0, "{lo} {hi}");
+        let [lo, hi] = wilson_interval(50, 100);
+        assert!(
+            (lo - 0.4038).abs() < 1e-3 && (hi - 0.5962).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+        let [lo, hi] = wilson_interval(0, 10);
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 1e-3, "{lo} {hi}");
+    }
+
+    #[test]
+    fn the_macro_f1_interval_holds_the_estimate_and_narrows_with_more_texts() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let small = Metrics::from_confusion(vec![vec![8, 2], vec![3, 7]], &labels);
+        let big = Metrics::from_confusion(vec![vec![800, 200], vec![300, 700]], &labels);
+        for m in [&small, &big] {
+            let [lo, hi] = m.macro_f1_ci;
+            assert!(
+                lo <= m.macro_f1 && m.macro_f1 <= hi,
+                "{lo} {} {hi}",
+                m.macro_f1
+            );
+            assert!(m.accuracy_ci[0] <= m.accuracy && m.accuracy <= m.accuracy_ci[1]);
+        }
+        let width = |m: &Metrics| m.macro_f1_ci[1] - m.macro_f1_ci[0];
+        assert!(
+            width(&big) * 5.0 < width(&small),
+            "{} vs {}",
+            width(&big),
+            width(&small)
+        );
+        // Seeded: the same texts, the same interval.
+        assert_eq!(
+            small.macro_f1_ci,
+            Metrics::from_confusion(vec![vec![8, 2], vec![3, 7]], &labels).macro_f1_ci
+        );
+        assert_eq!(small.baseline_accuracy, 0.5);
+    }
 
     #[test]
     fn metrics_from_a_known_confusion() {

@@ -17,7 +17,7 @@ const view = {
   minPerLabel: 1,
   tooSmall: true,
   trustedPerLabel: 20,
-  metrics: { accuracy: 1 / 3, macroF1: 0.25, perClass: [], confusion: [[0, 2], [0, 1]], labels: ['negative', 'positive'], n: 3, majorityBaseline: 2 / 3 },
+  metrics: { accuracy: 1 / 3, macroF1: 0.25, perClass: [], confusion: [[0, 2], [0, 1]], labels: ['negative', 'positive'], n: 3, majorityBaseline: 2 / 3, accuracyCi: [0.06, 0.79], macroF1Ci: [0, 0.67] },
   items,
 };
 

@@ -15,6 +15,8 @@ const metrics = {
   labels: ['negative', 'positive'],
   n: 2,
   majorityBaseline: 0.5,
+  accuracyCi: [0.6, 0.9],
+  macroF1Ci: [0.6, 0.9],
 };
 
 function ready(app: AppModel) {
