@@ -79,15 +79,14 @@ pub fn wilson_interval(k: usize, n: usize) -> [f64; 2] {
 
 /// The unweighted mean F1 over the classes present in `confusion` (`[true][predicted]`).
 fn macro_f1_of(confusion: &[Vec<usize>]) -> f64 {
-    let k = confusion.len();
     let (mut sum, mut present) = (0.0, 0usize);
-    for c in 0..k {
-        let support: usize = confusion[c].iter().sum();
+    for (c, row) in confusion.iter().enumerate() {
+        let support: usize = row.iter().sum();
         if support == 0 {
             continue;
         }
-        let predicted: usize = (0..k).map(|r| confusion[r][c]).sum();
-        let tp = confusion[c][c] as f64;
+        let predicted: usize = confusion.iter().map(|r| r[c]).sum();
+        let tp = row[c] as f64;
         let (precision, recall) = (
             if predicted > 0 {
                 tp / predicted as f64
@@ -122,7 +121,7 @@ pub fn bootstrap_macro_f1(confusion: &[Vec<usize>]) -> [f64; 2] {
     if n == 0 {
         return [0.0, 0.0];
     }
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_f1);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x005e_edf1);
     let mut scores: Vec<f64> = (0..BOOTSTRAP_RESAMPLES)
         .map(|_| {
             let mut m = vec![vec![0usize; k]; k];
