@@ -311,3 +311,52 @@ fn fuzz_cases(default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// A PyTorch weights file of a few KB whose pickle declares a tensor of 2^31 × 16
+/// floats (137 GB): candle would allocate that before reading a byte. It is refused.
+#[test]
+fn a_pickle_declaring_a_giant_tensor_is_refused_not_allocated() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-bert-bin");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    for f in ["config.json", "vocab.txt"] {
+        std::fs::copy(fixture.join(f), model.join(f)).unwrap();
+    }
+    // Copy the weights, changing the shape (29, 16) of the word embeddings to
+    // (2147483647, 16) in data.pkl: `K 29` becomes `J 0x7fffffff`.
+    let mut src =
+        zip::ZipArchive::new(std::fs::File::open(fixture.join("pytorch_model.bin")).unwrap())
+            .unwrap();
+    let out = std::fs::File::create(model.join("pytorch_model.bin")).unwrap();
+    let mut dst = zip::ZipWriter::new(out);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut patched = false;
+    for i in 0..src.len() {
+        let mut f = src.by_index(i).unwrap();
+        let name = f.name().unwrap().into_owned();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        if name.ends_with("data.pkl") {
+            let needle = [b'K', 29, b'K', 16, 0x86];
+            let at = bytes
+                .windows(5)
+                .position(|w| w == needle)
+                .expect("the embedding shape");
+            bytes.splice(at..at + 2, [b'J', 0xff, 0xff, 0xff, 0x7f]);
+            patched = true;
+        }
+        dst.start_file(name, stored).unwrap();
+        dst.write_all(&bytes).unwrap();
+    }
+    dst.finish().unwrap();
+    assert!(patched);
+    let folder = studio_core::models::ModelFolder::open(&model).unwrap();
+    let err = folder.load_tensors(&candle_core::Device::Cpu).unwrap_err();
+    assert_eq!(err.code(), "unsupportedModel", "{err}");
+    assert!(err.to_string().contains("declare"), "{err}");
+    // The untouched file still loads.
+    let good = studio_core::models::ModelFolder::open(&fixture).unwrap();
+    assert!(good.load_tensors(&candle_core::Device::Cpu).is_ok());
+}

@@ -121,6 +121,7 @@ impl ModelFolder {
     /// pre-training heads).
     pub fn load_tensors(&self, device: &Device) -> Result<HashMap<String, Tensor>> {
         let raw: Vec<(String, Tensor)> = if self.weights.extension().is_some_and(|e| e == "bin") {
+            self.check_pickle_sizes()?;
             candle_core::pickle::read_all(&self.weights).map_err(|e| self.corrupt(e))?
         } else {
             candle_core::safetensors::load(&self.weights, &Device::Cpu)
@@ -165,6 +166,37 @@ impl ModelFolder {
             Some(_) => {}
         }
         Ok(out)
+    }
+
+    /// Refuses a PyTorch pickle whose tensors declare more bytes than the file holds.
+    /// candle allocates each tensor by its declared shape before reading it, so a file of
+    /// a few KB declaring a shape of billions of elements would abort the process.
+    /// PyTorch stores tensor data uncompressed, so real weights always fit in the file;
+    /// views that share one storage are counted once.
+    fn check_pickle_sizes(&self) -> Result<()> {
+        let infos = candle_core::pickle::read_pth_tensor_info(&self.weights, false, None)
+            .map_err(|e| self.corrupt(e))?;
+        let mut storages: HashMap<String, u64> = HashMap::new();
+        for i in &infos {
+            let end = (i.layout.start_offset() as u64).saturating_add(
+                (i.layout.shape().elem_count() as u64)
+                    .saturating_mul(i.dtype.size_in_bytes() as u64),
+            );
+            let e = storages.entry(i.path.clone()).or_default();
+            *e = (*e).max(end);
+        }
+        let declared = storages
+            .values()
+            .fold(0u64, |sum, &b| sum.saturating_add(b));
+        let held = std::fs::metadata(&self.weights)
+            .map_err(|e| StudioError::io("read", &self.weights, e))?
+            .len();
+        if declared > held {
+            return Err(self.corrupt(format!(
+                "its tensors declare {declared} bytes but the file holds only {held}; it is damaged or was made to exhaust memory"
+            )));
+        }
+        Ok(())
     }
 
     fn corrupt(&self, e: impl std::fmt::Display) -> StudioError {
