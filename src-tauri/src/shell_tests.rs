@@ -139,19 +139,25 @@ fn export_replaces_an_earlier_export_but_never_other_files() {
     write(&src.join("config.json"), "{}");
     write(&src.join("training_args.json"), "{}");
     let dest = dir.path().join("out").join("my model");
-    let e = copy_model_folder(&src, &dest).unwrap();
+    let e = copy_model_folder(&src, &dest, &CancelToken::new()).unwrap();
     let info = export_info(&e.path, e.files);
     assert_eq!(info.files, ["config.json", "training_args.json"]);
     assert!(info.cli.contains(&format!("\"{}\"", dest.display())));
     assert!(info.python.contains("pipeline(\"text-classification\""));
     // Again: replaced in place.
     write(&src.join("metrics.json"), "{}");
-    assert_eq!(copy_model_folder(&src, &dest).unwrap().files.len(), 3);
+    assert_eq!(
+        copy_model_folder(&src, &dest, &CancelToken::new())
+            .unwrap()
+            .files
+            .len(),
+        3
+    );
     // A folder of other things is left alone.
     let other = dir.path().join("photos");
     std::fs::create_dir_all(&other).unwrap();
     write(&other.join("cat.jpg"), "meow");
-    let err = copy_model_folder(&src, &other).unwrap_err();
+    let err = copy_model_folder(&src, &other, &CancelToken::new()).unwrap_err();
     assert!(err.is_user_error(), "{err}");
     assert!(other.join("cat.jpg").exists());
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out"))

@@ -375,7 +375,7 @@ fn an_export_never_replaces_a_folder_of_the_users_files_and_cleans_up_after_a_de
         let dir = s.root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(file), "keep me").unwrap();
-        let err = export_run(&s.project, None, &dir).unwrap_err();
+        let err = export_run(&s.project, None, &dir, &CancelToken::new()).unwrap_err();
         assert!(err.is_user_error(), "{err}");
         assert_eq!(std::fs::read_to_string(dir.join(file)).unwrap(), "keep me");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -383,10 +383,10 @@ fn an_export_never_replaces_a_folder_of_the_users_files_and_cleans_up_after_a_de
     // A process that died mid-export left its temporary folder: the next export removes
     // it (no such process runs), and replaces the earlier export in place.
     let out = s.root.join("exported");
-    copy_model_folder(&o.model_dir, &out).unwrap();
+    copy_model_folder(&o.model_dir, &out, &CancelToken::new()).unwrap();
     let stale = s.root.join(".exported.tmp-999999999");
     std::fs::create_dir_all(stale.join("half")).unwrap();
-    copy_model_folder(&o.model_dir, &out).unwrap();
+    copy_model_folder(&o.model_dir, &out, &CancelToken::new()).unwrap();
     assert!(
         !stale.exists(),
         "a dead process's temporary folder was left"
@@ -484,4 +484,28 @@ fn a_run_whose_process_died_is_listed_as_interrupted_not_running() {
         stored.iter().find(|r| r.id == id).unwrap().record.status,
         "interrupted"
     );
+}
+
+#[test]
+fn a_cancelled_export_leaves_the_destination_as_it_was() {
+    use studio_core::ops::export::copy_model_folder;
+    let s = setup(30);
+    let o = trained(&s);
+    let out = s.root.join("exported");
+    copy_model_folder(&o.model_dir, &out, &CancelToken::new()).unwrap();
+    std::fs::write(out.join("README.md"), "the earlier card").unwrap();
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let err = copy_model_folder(&o.model_dir, &out, &cancel).unwrap_err();
+    assert!(matches!(err, StudioError::Cancelled), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).unwrap(),
+        "the earlier card"
+    );
+    let stray: Vec<String> = std::fs::read_dir(&s.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".exported"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
 }

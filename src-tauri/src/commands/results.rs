@@ -126,19 +126,25 @@ pub struct EvalView {
 }
 
 /// Evaluates run `run_id` on the project's test split (never on texts it learned from),
-/// with every text, so each confusion cell can list its texts.
+/// with every text, so each confusion cell can list its texts. A job: `cancel_job`
+/// stops it between batches.
 #[tauri::command]
 #[specta::specta]
-pub async fn evaluate_run(state: State<'_, AppState>, run_id: u32) -> AppResult<EvalView> {
+pub async fn evaluate_run(
+    state: State<'_, AppState>,
+    run_id: u32,
+    job: u32,
+) -> AppResult<EvalView> {
     let shared = state.inner().clone();
     let project = shared.project_path()?;
-    tauri::async_runtime::spawn_blocking(move || {
+    let cancel = shared.start_job(job);
+    let result = tauri::async_runtime::spawn_blocking(move || {
         let e = evaluate_run_op(
             shared.engine(),
             &project,
             Some(i64::from(run_id)),
             &mut Silent,
-            &CancelToken::new(),
+            &cancel,
         )?;
         Ok(EvalView {
             run_id,
@@ -160,7 +166,9 @@ pub async fn evaluate_run(state: State<'_, AppState>, run_id: u32) -> AppResult<
         })
     })
     .await
-    .map_err(|e| AppError::runtime(e.to_string()))?
+    .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
 }
 
 /// Predicts one text with run `run_id`'s model.
@@ -256,21 +264,31 @@ pub struct ExportInfo {
 
 /// Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`.
 /// Written beside it first, then renamed into place: a failed export leaves `dest` as
-/// it was. An existing folder is only replaced when it holds an earlier export.
+/// it was, and so does a cancel (`cancel_job`). An existing folder is only replaced when
+/// it holds an earlier export.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_run(
     state: State<'_, AppState>,
     run_id: u32,
     dest: String,
+    job: u32,
 ) -> AppResult<ExportInfo> {
     let project = state.project_path()?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let e = export_run_op(&project, Some(i64::from(run_id)), Path::new(dest.trim()))?;
+    let cancel = state.start_job(job);
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let e = export_run_op(
+            &project,
+            Some(i64::from(run_id)),
+            Path::new(dest.trim()),
+            &cancel,
+        )?;
         Ok(export_info(&e.path, e.files))
     })
     .await
-    .map_err(|e| AppError::runtime(e.to_string()))?
+    .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
 }
 
 /// How to use an exported folder, from Python and from the CLI.

@@ -110,20 +110,30 @@ pub struct TrainResult {
 }
 
 /// Plans the run the preset would make on the open project and measures how long it
-/// will take (the app keeps the measured speed per model and plan).
+/// will take (the app keeps the measured speed per model and plan). A job: a newer
+/// estimate cancels an older one still measuring (`cancel_job`).
 #[tauri::command]
 #[specta::specta]
 pub async fn estimate_training(
     state: State<'_, AppState>,
     request: TrainRequest,
+    job: u32,
 ) -> AppResult<Estimate> {
     let shared = state.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || estimate_blocking(&shared, &request))
-        .await
-        .map_err(|e| AppError::runtime(e.to_string()))?
+    let cancel = shared.start_job(job);
+    let result =
+        tauri::async_runtime::spawn_blocking(move || estimate_blocking(&shared, &request, &cancel))
+            .await
+            .map_err(|e| AppError::runtime(e.to_string()))?;
+    state.end_job(job);
+    result
 }
 
-fn estimate_blocking(state: &AppState, req: &TrainRequest) -> AppResult<Estimate> {
+fn estimate_blocking(
+    state: &AppState,
+    req: &TrainRequest,
+    cancel: &CancelToken,
+) -> AppResult<Estimate> {
     let (learn, test) = op::project_data(&Project::open(&state.project_path()?)?)?;
     let engine = state.engine();
     let dev = engine.device()?;
@@ -133,7 +143,7 @@ fn estimate_blocking(state: &AppState, req: &TrainRequest) -> AppResult<Estimate
                 device: &dev.device,
                 kind: dev.kind,
             };
-            measure_speed(base, &learn, plan, target, &CancelToken::new())
+            measure_speed(base, &learn, plan, target, cancel)
         })
     })?;
     Ok(Estimate {

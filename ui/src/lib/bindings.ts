@@ -66,9 +66,10 @@ export const commands = {
 	importModel: (folder: string) => typedError<string, AppError>(__TAURI_INVOKE("import_model", { folder })),
 	/**
 	 *  Plans the run the preset would make on the open project and measures how long it
-	 *  will take (the app keeps the measured speed per model and plan).
+	 *  will take (the app keeps the measured speed per model and plan). A job: a newer
+	 *  estimate cancels an older one still measuring (`cancel_job`).
 	 */
-	estimateTraining: (request: TrainRequest) => typedError<Estimate, AppError>(__TAURI_INVOKE("estimate_training", { request })),
+	estimateTraining: (request: TrainRequest, job: number) => typedError<Estimate, AppError>(__TAURI_INVOKE("estimate_training", { request, job })),
 	/**
 	 *  Trains a run on the open project (a job: progress over `on_progress`, cancellable
 	 *  with `cancel_job`). The run belongs to the project that was open when it started,
@@ -87,9 +88,10 @@ export const commands = {
 	listRuns: () => typedError<RunInfo[], AppError>(__TAURI_INVOKE("list_runs")),
 	/**
 	 *  Evaluates run `run_id` on the project's test split (never on texts it learned from),
-	 *  with every text, so each confusion cell can list its texts.
+	 *  with every text, so each confusion cell can list its texts. A job: `cancel_job`
+	 *  stops it between batches.
 	 */
-	evaluateRun: (runId: number) => typedError<EvalView, AppError>(__TAURI_INVOKE("evaluate_run", { runId })),
+	evaluateRun: (runId: number, job: number) => typedError<EvalView, AppError>(__TAURI_INVOKE("evaluate_run", { runId, job })),
 	/**  Predicts one text with run `run_id`'s model. */
 	predictText: (runId: number, text: string) => typedError<PredictionDto, AppError>(__TAURI_INVOKE("predict_text", { runId, text })),
 	/**
@@ -101,9 +103,10 @@ export const commands = {
 	/**
 	 *  Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`.
 	 *  Written beside it first, then renamed into place: a failed export leaves `dest` as
-	 *  it was. An existing folder is only replaced when it holds an earlier export.
+	 *  it was, and so does a cancel (`cancel_job`). An existing folder is only replaced when
+	 *  it holds an earlier export.
 	 */
-	exportRun: (runId: number, dest: string) => typedError<ExportInfo, AppError>(__TAURI_INVOKE("export_run", { runId, dest })),
+	exportRun: (runId: number, dest: string, job: number) => typedError<ExportInfo, AppError>(__TAURI_INVOKE("export_run", { runId, dest, job })),
 };
 
 /* Types */

@@ -21,7 +21,12 @@ pub struct ExportArgs {
 
 /// Runs `studio export`.
 pub fn run(a: ExportArgs) -> Result<()> {
-    let e = studio_core::ops::export::export_run(&a.project, a.run, &a.out)?;
+    let e = studio_core::ops::export::export_run(
+        &a.project,
+        a.run,
+        &a.out,
+        &studio_core::progress::CancelToken::new(),
+    )?;
     println!("exported to {} ({})", e.path.display(), e.files.join(", "));
     Ok(())
 }

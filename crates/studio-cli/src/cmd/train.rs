@@ -144,7 +144,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 o.model_dir.display()
             );
             if let Some(out) = &a.out {
-                let e = studio_core::ops::export::copy_model_folder(&o.model_dir, out)?;
+                let e = studio_core::ops::export::copy_model_folder(&o.model_dir, out, &cancel)?;
                 println!("exported to {}", e.path.display());
             }
         }

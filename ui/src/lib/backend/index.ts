@@ -8,6 +8,9 @@ import { errorText } from '../errors';
 import { i18n } from '../i18n.svelte';
 import type {
   AppError,
+  Estimate,
+  EvalView,
+  ExportInfo,
   LearningCurve,
   Progress,
   Mapping,
@@ -94,7 +97,11 @@ export const backend = {
     job(onProgress, (jid, ch) => commands.downloadModel(id, jid, ch)),
   importModel: (folder: string) => unwrap(commands.importModel(folder)),
 
-  estimateTraining: (request: TrainRequest) => unwrap(commands.estimateTraining(request)),
+  /** A job: measuring the model's speed takes seconds; a newer estimate cancels it. */
+  estimateTraining: (request: TrainRequest): Job<Estimate> => {
+    const id = nextJob++;
+    return { id, result: unwrap(commands.estimateTraining(request, id)) };
+  },
   /** The engine's default preset: the one `studio train` uses too. */
   defaultPreset: () => commands.defaultPreset(),
   /** A job: the curve embeds the project's texts once (minutes on a big project); cancel with `cancelJob`. */
@@ -106,11 +113,19 @@ export const backend = {
     job(onProgress, (id, ch) => commands.startTraining(request, id, ch)),
 
   listRuns: () => unwrap(commands.listRuns()),
-  evaluateRun: (runId: number) => unwrap(commands.evaluateRun(runId)),
+  /** A job: scoring a big test split takes a while; cancel with `cancelJob`. */
+  evaluateRun: (runId: number): Job<EvalView> => {
+    const id = nextJob++;
+    return { id, result: unwrap(commands.evaluateRun(runId, id)) };
+  },
   predictText: (runId: number, text: string) => unwrap(commands.predictText(runId, text)),
   predictFile: (runId: number, path: string, onProgress: (p: Progress) => void) =>
     job(onProgress, (id, ch) => commands.predictFile(runId, path, id, ch)),
-  exportRun: (runId: number, dest: string) => unwrap(commands.exportRun(runId, dest)),
+  /** A job: cancelled, it leaves the destination as it was. */
+  exportRun: (runId: number, dest: string): Job<ExportInfo> => {
+    const id = nextJob++;
+    return { id, result: unwrap(commands.exportRun(runId, dest, id)) };
+  },
 
   /** The native "Open File" dialog; null when the user closes it. */
   async pickFile(filterName: string, extensions: string[]): Promise<string | null> {

@@ -1,6 +1,6 @@
 // Evaluate, Playground and Export panes.
 import { DATA_EXTENSIONS } from '../format';
-import { backend } from '../backend';
+import { backend, BackendError } from '../backend';
 import type { BatchResult, EvalItem, EvalView, ExportInfo, PredictionDto } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
@@ -16,8 +16,15 @@ export class EvalState {
   cell = $state<{ truth: string; predicted: string } | null>(null);
   selected = $state(0);
   loading = $state(false);
+  /** The evaluation job while it runs. */
+  jobId = $state<number | null>(null);
 
   constructor(private app: AppModel) {}
+
+  /** Stops a running evaluation; the last result stays. */
+  async cancel(): Promise<void> {
+    if (this.jobId != null) await backend.cancelJob(this.jobId);
+  }
 
   get items(): EvalItem[] {
     if (!this.view || !this.cell) return [];
@@ -29,12 +36,15 @@ export class EvalState {
     if (id == null) return;
     this.runId = id;
     this.loading = true;
+    const job = backend.evaluateRun(id);
+    this.jobId = job.id;
     try {
-      this.view = await backend.evaluateRun(id);
+      this.view = await job.result;
     } catch (e) {
-      this.app.fail(e);
+      if (!(e instanceof BackendError && e.kind === 'cancelled')) this.app.fail(e);
     } finally {
       this.loading = false;
+      this.jobId = null;
     }
   }
 
@@ -131,8 +141,15 @@ export class ExportState {
   dest = $state('');
   info = $state<ExportInfo | null>(null);
   busy = $state(false);
+  /** The export job while it copies. */
+  jobId = $state<number | null>(null);
 
   constructor(private app: AppModel) {}
+
+  /** Stops a running export; the destination stays as it was. */
+  async cancel(): Promise<void> {
+    if (this.jobId != null) await backend.cancelJob(this.jobId);
+  }
 
   prepare(): void {
     const p = this.app.project;
@@ -154,11 +171,14 @@ export class ExportState {
     if (id == null || !this.dest.trim()) return;
     this.busy = true;
     try {
-      this.info = await backend.exportRun(id, this.dest.trim());
+      const job = backend.exportRun(id, this.dest.trim());
+      this.jobId = job.id;
+      this.info = await job.result;
     } catch (e) {
-      this.app.fail(e);
+      if (!(e instanceof BackendError && e.kind === 'cancelled')) this.app.fail(e);
     } finally {
       this.busy = false;
+      this.jobId = null;
     }
   }
 }

@@ -42,7 +42,7 @@ describe('Evaluate', () => {
     const app = appWithRun();
     const st = new EvalState(app);
     await st.load();
-    expect(m.argsOf('evaluate_run')[0]).toEqual({ runId: 1 });
+    expect(m.argsOf('evaluate_run')[0]).toMatchObject({ runId: 1 });
     st.pick('negative', 'positive');
     st.selected = 1;
     await st.relabel('positive');
@@ -86,6 +86,33 @@ describe('Playground', () => {
   });
 });
 
+describe('Cancel', () => {
+  it('stops an export, keeps no result and reports no failure', async () => {
+    let stop: (e: unknown) => void = () => {};
+    const m = mockBackend({
+      export_run: () => new Promise((_, reject) => (stop = reject)),
+      cancel_job: () => {
+        stop({ kind: 'cancelled', code: 'cancelled', params: {}, message: 'cancelled' });
+        return true;
+      },
+    });
+    const app = appWithRun();
+    const st = new ExportState(app);
+    st.prepare();
+    const done = st.run();
+    await tick();
+    expect(st.busy).toBe(true);
+    const job = m.argsOf('export_run')[0].job;
+    await st.cancel();
+    expect(m.argsOf('cancel_job')[0]).toEqual({ job });
+    await done;
+    expect(st.busy).toBe(false);
+    expect(st.jobId).toBeNull();
+    expect(st.info).toBeNull();
+    expect(app.error).toBeNull();
+  });
+});
+
 describe('Export', () => {
   it('suggests a folder beside the project and exports the latest run there', async () => {
     expect(defaultExportDir('/home/me/data/movies.studio', 'movies')).toBe('/home/me/data/movies-classifier');
@@ -97,7 +124,7 @@ describe('Export', () => {
     expect(st.dest).toBe('/tmp/movies-classifier');
     await st.run();
     await tick();
-    expect(m.argsOf('export_run')[0]).toEqual({ runId: 1, dest: '/tmp/movies-classifier' });
+    expect(m.argsOf('export_run')[0]).toMatchObject({ runId: 1, dest: '/tmp/movies-classifier' });
     expect(st.info?.cli).toContain('studio predict --model /tmp/movies-classifier');
   });
 });

@@ -50,10 +50,17 @@ export class TrainState {
 
   /** Asks the engine which method the choice runs and how long it takes (it times the model on this machine). */
   async refreshEstimate(): Promise<void> {
+    // A newer choice makes an older estimate, still measuring, pointless.
+    if (this.estimateJob != null) void backend.cancelJob(this.estimateJob).catch(() => {});
+    const job = backend.estimateTraining(this.request());
+    this.estimateJob = job.id;
     try {
-      this.estimate = await backend.estimateTraining(this.request());
+      const e = await job.result;
+      if (this.estimateJob === job.id) this.estimate = e;
     } catch {
-      this.estimate = null;
+      if (this.estimateJob === job.id) this.estimate = null;
+    } finally {
+      if (this.estimateJob === job.id) this.estimateJob = null;
     }
   }
 
@@ -69,6 +76,8 @@ export class TrainState {
   }
 
   private defaultsLoaded = false;
+  /** The estimate job while it measures. */
+  private estimateJob: number | null = null;
 
   async setPreset(p: PresetName): Promise<void> {
     this.preset = p;

@@ -47,7 +47,7 @@ describe('TrainState', () => {
     const app = new AppModel();
     const st = new TrainState(app);
     await st.setPreset('balanced');
-    expect(m.argsOf('estimate_training')[0]).toEqual({
+    expect(m.argsOf('estimate_training')[0]).toMatchObject({
       request: { modelId: 'all-minilm-l6-v2', preset: 'balanced', mode: null, epochs: null, lr: null, seed: 42 },
     });
     expect(st.estimate).not.toBeNull();
@@ -65,6 +65,26 @@ describe('TrainState', () => {
     await st.loadDefaults();
     expect(st.preset).toBe('quick');
     expect(m.argsOf('default_preset')).toHaveLength(1);
+  });
+
+  it('a newer estimate cancels an older one still measuring, and only the newer one shows', async () => {
+    const pending: ((v: unknown) => void)[] = [];
+    const m = mockBackend({
+      estimate_training: (a) => new Promise((r) => pending.push(() => r({ seconds: (a.request as { preset: string }).preset === 'best' ? 99 : 1 }))),
+      cancel_job: () => true,
+    });
+    const st = new TrainState(new AppModel());
+    const first = st.setPreset('quick');
+    await tick();
+    const second = st.setPreset('best');
+    await tick();
+    const [older, newer] = m.argsOf('estimate_training').map((a) => a.job);
+    expect(m.argsOf('cancel_job')).toEqual([{ job: older }]);
+    pending[1](null);
+    pending[0](null);
+    await Promise.all([first, second]);
+    expect(newer).not.toBe(older);
+    expect(st.estimate?.seconds).toBe(99);
   });
 
   it('a failed estimate shows none rather than a stale one', async () => {
