@@ -23,6 +23,8 @@ fn rounds() -> usize {
 struct Lab {
     dir: tempfile::TempDir,
     rng: u64,
+    /// The local hub server model pulls go to (none: a closed port).
+    hub: Option<String>,
 }
 
 impl Lab {
@@ -43,6 +45,7 @@ impl Lab {
         Self {
             dir,
             rng: 0x9e37_79b9_7f4a_7c15 ^ seed,
+            hub: None,
         }
     }
     fn p(&self, name: &str) -> PathBuf {
@@ -61,7 +64,11 @@ impl Lab {
         let mut c = Command::new(env!("CARGO_BIN_EXE_studio"));
         c.args(args)
             .env("STUDIO_HOME", self.p("home"))
-            .env("HF_ENDPOINT", "http://127.0.0.1:9");
+            .env(
+                "HF_ENDPOINT",
+                self.hub.as_deref().unwrap_or("http://127.0.0.1:9"),
+            )
+            .env("STUDIO_PYTHON", "python3-that-does-not-exist");
         c
     }
     fn ok(&self, args: &[&str]) -> Output {
@@ -408,4 +415,38 @@ fn out_of_space_during_export_and_import_loses_nothing() {
     lab.ok(&["project", "import", &p, &lab.s("more.csv"), "-q"]);
     assert_eq!(texts(&lab.p("p.studio")), texts_before + 20_000);
     eprintln!("out of space: export and import refused cleanly, 0 files changed, 0 texts lost");
+}
+
+/// SIGKILL during `models pull` (from a local server with the hub's layout): the store
+/// holds the whole model or none of it, and the next pull leaves nothing stray.
+#[test]
+fn sigkill_during_model_pull_leaves_a_whole_model_or_none() {
+    let mut lab = Lab::new(5);
+    lab.hub = Some(studio_core::testing::hub::serve(
+        lab.p("base"),
+        std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
+    ));
+    let pull = ["models", "pull", "all-minilm-l6-v2"];
+    let took = lab.time(&pull);
+    let models = lab.p("home/models");
+    let mut killed = 0;
+    for round in 0..rounds() {
+        killed += usize::from(lab.kill_during(&pull, took));
+        let m = models.join("all-minilm-l6-v2");
+        if m.exists() {
+            studio_core::models::ModelFolder::open(&m)
+                .unwrap_or_else(|e| panic!("round {round}: a half model in the store: {e}"));
+        }
+    }
+    lab.ok(&pull);
+    let stray: Vec<String> = std::fs::read_dir(&models)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "all-minilm-l6-v2")
+        .collect();
+    assert_eq!(stray, Vec::<String>::new());
+    eprintln!(
+        "model pull: {} rounds, {killed} killed mid-pull, 0 half models",
+        rounds()
+    );
 }

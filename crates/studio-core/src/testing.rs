@@ -5,6 +5,9 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use crate::arch::{names, Family};
+
+#[path = "testing_hub.rs"]
+pub mod hub;
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;

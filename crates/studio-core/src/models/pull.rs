@@ -37,6 +37,7 @@ pub fn pull(
 ) -> Result<(ModelFolder, PullSource)> {
     let root = store.root();
     std::fs::create_dir_all(root).map_err(|e| StudioError::io("create the folder", root, e))?;
+    store.remove_stale();
     let tmp = root.join(format!(".pull-{}-{}", entry.id, std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let hub_result = hub::download(&entry.hf_repo, &opts.hub, &tmp, observer, cancel)

@@ -99,6 +99,40 @@ impl ModelStore {
         })
     }
 
+    /// Cleans up after pulls, imports and installs whose process died midway (killed, or
+    /// the app closed): their `.pull-`, `.import-` and `.old-` folders are removed, and an
+    /// `.old-ID-PID` copy whose replacement never arrived is put back as `ID`. Folders of
+    /// processes still running are left alone.
+    pub fn remove_stale(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(kind) = [".pull-", ".import-", ".old-"]
+                .into_iter()
+                .find(|k| name.starts_with(k))
+            else {
+                continue;
+            };
+            let Some((id, pid)) = name[kind.len()..]
+                .rsplit_once('-')
+                .and_then(|(id, pid)| Some((id.to_string(), pid.parse::<u32>().ok()?)))
+            else {
+                continue;
+            };
+            if pid == std::process::id() || crate::runtime::process_alive(pid) {
+                continue;
+            }
+            let dest = self.path_of(&id);
+            if kind == ".old-" && !dest.exists() && ModelFolder::open(&e.path()).is_ok() {
+                let _ = std::fs::rename(e.path(), &dest);
+            } else {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+
     /// Copies a local model folder into the store as `id` after checking that it loads.
     /// Written to a temporary folder first, so a failed copy leaves nothing behind.
     pub fn import(&self, src: &Path, id: &str) -> Result<ModelFolder> {
@@ -113,6 +147,7 @@ impl ModelStore {
         }
         std::fs::create_dir_all(&self.root)
             .map_err(|e| StudioError::io("create the folder", &self.root, e))?;
+        self.remove_stale();
         let tmp = self
             .root
             .join(format!(".import-{id}-{}", std::process::id()));
