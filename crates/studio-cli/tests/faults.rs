@@ -143,6 +143,22 @@ fn whole_or_absent(dir: &Path) {
     assert!(cfg["id2label"].is_object());
 }
 
+/// Every file of `dir` with its bytes, sorted by name.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// Our temporary folders beside `name` in `parent`.
 fn leftovers(parent: &Path, name: &str) -> Vec<String> {
     std::fs::read_dir(parent)
@@ -348,20 +364,7 @@ fn out_of_space_during_export_and_import_loses_nothing() {
     ]);
     let export = lab.s("exported");
     lab.ok(&["export", "--project", &p, "--out", &export]);
-    let before: Vec<(String, Vec<u8>)> = {
-        let mut files: Vec<_> = std::fs::read_dir(lab.p("exported"))
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        files.sort();
-        files
-    };
+    let before = snapshot(&lab.p("exported"));
     let limited = |args: &[&str], kib: u32| -> Output {
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         Command::new("bash")
@@ -388,20 +391,7 @@ fn out_of_space_during_export_and_import_loses_nothing() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("could not copy the model to"), "{err}");
     assert_eq!(err.matches("File too large").count(), 1, "said once: {err}");
-    let after: Vec<(String, Vec<u8>)> = {
-        let mut files: Vec<_> = std::fs::read_dir(lab.p("exported"))
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    std::fs::read(e.path()).unwrap(),
-                )
-            })
-            .collect();
-        files.sort();
-        files
-    };
+    let after = snapshot(&lab.p("exported"));
     assert!(before == after, "the earlier export changed");
     assert_eq!(leftovers(lab.dir.path(), "exported"), Vec::<String>::new());
 

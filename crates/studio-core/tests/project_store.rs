@@ -45,6 +45,21 @@ fn shipped_migrations_are_unchanged() {
 const PINNED_V1: u64 = 0x7b38_a799_d592_f2d4;
 const PINNED_V2: u64 = 0x58da_166f_771c_c4f5;
 
+/// A project file as schema v1 wrote it (only the first migration), open for writing.
+fn v1_file(path: &Path) -> Connection {
+    let c = Connection::open(path).unwrap();
+    c.pragma_update(
+        None,
+        "application_id",
+        studio_core::project::schema::APPLICATION_ID,
+    )
+    .unwrap();
+    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+    c.execute_batch(MIGRATIONS[0]).unwrap();
+    c.pragma_update(None, "user_version", 1).unwrap();
+    c
+}
+
 /// A file written by schema v1 (only the first migration, as the first release wrote
 /// it) opens, migrates, and keeps its texts, labels and history.
 #[test]
@@ -52,16 +67,7 @@ fn opens_a_file_written_by_schema_v1() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v1.studio");
     {
-        let c = Connection::open(&path).unwrap();
-        c.pragma_update(
-            None,
-            "application_id",
-            studio_core::project::schema::APPLICATION_ID,
-        )
-        .unwrap();
-        c.pragma_update(None, "journal_mode", "WAL").unwrap();
-        c.execute_batch(MIGRATIONS[0]).unwrap();
-        c.pragma_update(None, "user_version", 1).unwrap();
+        let c = v1_file(&path);
         c.execute_batch(
             "INSERT INTO meta VALUES ('split_seed', '42');
              INSERT INTO sources(path, format, text_column, imported_at) VALUES ('old.csv', 'csv', 'text', 0);
@@ -546,18 +552,7 @@ fn opening_an_old_project_from_many_threads_at_once_migrates_it_once() {
     for round in 0..5 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v1.studio");
-        {
-            let c = Connection::open(&path).unwrap();
-            c.pragma_update(
-                None,
-                "application_id",
-                studio_core::project::schema::APPLICATION_ID,
-            )
-            .unwrap();
-            c.pragma_update(None, "journal_mode", "WAL").unwrap();
-            c.execute_batch(MIGRATIONS[0]).unwrap();
-            c.pragma_update(None, "user_version", 1).unwrap();
-        }
+        drop(v1_file(&path));
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
         let opens: Vec<_> = (0..6)
             .map(|_| {

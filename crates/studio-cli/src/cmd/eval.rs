@@ -71,15 +71,9 @@ pub fn run(a: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{} texts: accuracy {:.4} (95% interval {:.3}–{:.3}), macro-F1 {:.4} (95% interval {:.3}–{:.3}); always guessing the most frequent label: {:.4}{}",
+        "{} texts: {}{}",
         m.n,
-        m.accuracy,
-        m.accuracy_ci[0],
-        m.accuracy_ci[1],
-        m.macro_f1,
-        m.macro_f1_ci[0],
-        m.macro_f1_ci[1],
-        m.majority_baseline(),
+        m.headline(),
         crate::render::trust_note(m)
     );
     println!(

@@ -211,6 +211,21 @@ impl Metrics {
         }
     }
 
+    /// The scores in one line, each with its 95% interval, and the baseline: how the
+    /// CLI and the model card state a result.
+    pub fn headline(&self) -> String {
+        format!(
+            "accuracy {:.4} (95% interval {:.3}–{:.3}), macro-F1 {:.4} (95% interval {:.3}–{:.3}); always answering the most frequent label: {:.4}",
+            self.accuracy,
+            self.accuracy_ci[0],
+            self.accuracy_ci[1],
+            self.macro_f1,
+            self.macro_f1_ci[0],
+            self.macro_f1_ci[1],
+            self.majority_baseline()
+        )
+    }
+
     /// Accuracy of always answering the most frequent true class (also for metrics
     /// stored before [`Metrics::baseline_accuracy`] existed).
     pub fn majority_baseline(&self) -> f64 {

@@ -404,15 +404,9 @@ fn model_card(model: &TrainedModel, card: &CardInfo, extra_layer: bool) -> Strin
     s.push_str("## Metrics\n\n");
     let table = |title: &str, m: &crate::classify::eval::Metrics| {
         let mut t = format!(
-            "**{title}** ({} texts): accuracy {:.4} (95% interval {:.3}–{:.3}), macro-F1 {:.4} (95% interval {:.3}–{:.3}); always answering the most frequent label: {:.4}\n\n| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n",
+            "**{title}** ({} texts): {}\n\n| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n",
             m.n,
-            m.accuracy,
-            m.accuracy_ci[0],
-            m.accuracy_ci[1],
-            m.macro_f1,
-            m.macro_f1_ci[0],
-            m.macro_f1_ci[1],
-            m.majority_baseline()
+            m.headline()
         );
         for l in &m.labels {
             let c = &m.per_class[l];
