@@ -6,7 +6,6 @@
 
 use crate::arch::{names, Family};
 
-#[path = "testing_hub.rs"]
 pub mod hub;
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
