@@ -112,11 +112,10 @@ pub fn human_secs(s: f64) -> String {
 /// What to say after a score measured on `m`: nothing when every label has enough
 /// texts, else that the score is too small to trust.
 pub fn trust_note(m: &studio_core::classify::eval::Metrics) -> String {
-    let s = studio_core::ops::evaluate::Scored::of(m.clone());
-    if s.too_small {
+    if m.too_small_to_trust() {
         format!(
             " (too few to trust: {} texts of the rarest label, under {} a label)",
-            s.min_per_label,
+            m.rarest_label_count(),
             studio_core::ops::MIN_TRUSTED_PER_LABEL
         )
     } else {

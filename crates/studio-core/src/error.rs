@@ -183,7 +183,7 @@ pub enum StudioError {
     #[error("{0}")]
     Device(String),
 
-    // === Projects and import (issue 3) ===
+    // === Projects and import ===
     /// A file handed to the importer is not text (binary data, a zip, an image).
     #[error("{path} does not look like a text file: {reason}. If it is a spreadsheet, save it as .xlsx or .csv; if it is text in an unusual encoding, name it with --encoding NAME.")]
     NotText {

@@ -13,7 +13,7 @@ use studio_core::ops::runs::{list_runs, RunStatus};
 use studio_core::ops::train::{project_data, train_project_run, TrainRequest};
 use studio_core::ops::Engine;
 use studio_core::progress::{CancelToken, Silent};
-use studio_core::project::{Filter, LabelFilter, PageQuery, Project, SplitName};
+use studio_core::project::{Filter, LabelFilter, Project, SplitName};
 use studio_core::testing::{project_from_csv, tiny_data, tiny_model};
 use studio_core::StudioError;
 
@@ -105,7 +105,7 @@ fn a_project_run_learns_from_train_and_validation_and_is_scored_on_test() {
     let r = &runs[0];
     assert_eq!(r.status, RunStatus::Finished);
     assert_eq!(r.label_count, Some(learn));
-    assert_eq!(r.method.as_deref(), Some("head"));
+    assert_eq!(r.method, Some(Mode::Head));
     assert_eq!(r.test.as_ref().map(|m| m.n), Some(test));
 
     // Evaluating the run scores exactly the test split, the same numbers as training
@@ -130,18 +130,7 @@ fn a_run_is_never_scored_on_texts_it_learned_from() {
     trained(&s);
     // Empty the test split: evaluation must refuse, not fall back to validation.
     let p = Project::open(&s.project).unwrap();
-    let test_rows = p
-        .page(&PageQuery {
-            filter: Filter {
-                label: LabelFilter::Labelled,
-                split: Some(SplitName::Test),
-                ..Filter::default()
-            },
-            after_id: None,
-            offset: 0,
-            limit: 1000,
-        })
-        .unwrap();
+    let test_rows = p.labelled_rows(SplitName::Test).unwrap();
     assert!(!test_rows.is_empty());
     for r in &test_rows {
         p.clear_label(r.id).unwrap();
@@ -339,19 +328,7 @@ fn evaluating_a_run_refuses_a_project_label_its_model_does_not_know() {
     let p = Project::open(&s.project).unwrap();
     p.set_label_set(&["negative".into(), "positive".into(), "mixed".into()])
         .unwrap();
-    let test_text = p
-        .page(&PageQuery {
-            filter: Filter {
-                label: LabelFilter::Labelled,
-                split: Some(SplitName::Test),
-                ..Filter::default()
-            },
-            after_id: None,
-            offset: 0,
-            limit: 1,
-        })
-        .unwrap()[0]
-        .id;
+    let test_text = p.labelled_rows(SplitName::Test).unwrap()[0].id;
     p.label(test_text, "mixed").unwrap();
     let err = evaluate_run(
         &s.engine,

@@ -8,6 +8,7 @@ use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use studio_core::classify::eval::Metrics;
 use studio_core::ops::evaluate::evaluate_run as evaluate_run_op;
 use studio_core::ops::export::export_run as export_run_op;
 use studio_core::ops::predict::{predict_file as predict_file_op, predict_texts, PredictFile};
@@ -53,11 +54,7 @@ impl From<&RunSummary> for RunInfo {
         Self {
             id: r.id as u32,
             model: r.base_model.clone(),
-            method: r
-                .method
-                .as_deref()
-                .and_then(|m| m.parse::<studio_core::classify::train::Mode>().ok())
-                .map(Into::into),
+            method: r.method.map(Into::into),
             label_count: r.label_count.map(|n| n as u32),
             status: r.status.into(),
             model_dir: r
@@ -68,10 +65,7 @@ impl From<&RunSummary> for RunInfo {
             macro_f1: r.validation.as_ref().map(|m| m.macro_f1),
             test_accuracy: r.test.as_ref().map(|m| m.accuracy),
             test_n: r.test.as_ref().map_or(0, |m| m.n as u32),
-            test_too_small: r
-                .test
-                .as_ref()
-                .is_some_and(|m| studio_core::ops::evaluate::Scored::of(m.clone()).too_small),
+            test_too_small: r.test.as_ref().is_some_and(Metrics::too_small_to_trust),
             started_at_ms: r.started_at_ms as f64,
         }
     }

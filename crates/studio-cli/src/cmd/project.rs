@@ -747,7 +747,7 @@ fn runs(project: PathBuf, json: bool) -> Result<()> {
             "{:>4}  {:<24} {:<8} {:>6}  {:<10} {:>9}{note}",
             r.id,
             r.base_model,
-            r.method.as_deref().unwrap_or("—"),
+            r.method.map_or_else(|| "—".to_string(), |m| m.to_string()),
             r.label_count.map_or_else(|| "—".into(), |n| n.to_string()),
             r.status.as_str(),
             crate::render::percent(test),

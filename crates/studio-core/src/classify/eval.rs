@@ -59,6 +59,9 @@ fn majority_rate(confusion: &[Vec<usize>], n: usize) -> f64 {
     }
 }
 
+/// A score measured on fewer texts than this of some label is too small to trust.
+pub const MIN_TRUSTED_PER_LABEL: usize = 20;
+
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
 
@@ -209,6 +212,22 @@ impl Metrics {
             labels: labels.to_vec(),
             n,
         }
+    }
+
+    /// Texts of the rarest label present among those evaluated.
+    pub fn rarest_label_count(&self) -> usize {
+        self.confusion
+            .iter()
+            .map(|row| row.iter().sum::<usize>())
+            .filter(|&n| n > 0)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Whether some label has fewer than [`MIN_TRUSTED_PER_LABEL`] texts: every face calls
+    /// such a score too small to trust.
+    pub fn too_small_to_trust(&self) -> bool {
+        self.rarest_label_count() < MIN_TRUSTED_PER_LABEL
     }
 
     /// The scores in one line, each with its 95% interval, and the baseline: how the

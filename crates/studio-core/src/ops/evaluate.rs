@@ -3,12 +3,12 @@
 //! does not know; neither ever scores on texts the model learned from.
 
 use super::runs::{run_with_model, RunSummary};
-use super::{Engine, MIN_TRUSTED_PER_LABEL};
+use super::Engine;
 use crate::classify::eval::Metrics;
 use crate::classify::infer::Predictor;
 use crate::data::{read_labeled, LabeledData};
 use crate::progress::{CancelToken, Event, Observer};
-use crate::project::{Filter, LabelFilter, PageQuery, Project, SplitName};
+use crate::project::{Project, SplitName};
 use crate::{Result, StudioError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub struct Scored {
     pub metrics: Metrics,
     /// Texts of the rarest label among them.
     pub min_per_label: usize,
-    /// True when some label has fewer than [`MIN_TRUSTED_PER_LABEL`] texts: the faces
+    /// True when some label has fewer than [`super::MIN_TRUSTED_PER_LABEL`] texts: the faces
     /// call the score too small to trust.
     pub too_small: bool,
 }
@@ -43,16 +43,9 @@ pub struct Scored {
 impl Scored {
     /// `metrics` with how far to trust them.
     pub fn of(metrics: Metrics) -> Self {
-        let min_per_label = metrics
-            .confusion
-            .iter()
-            .map(|row| row.iter().sum::<usize>())
-            .filter(|&n| n > 0)
-            .min()
-            .unwrap_or(0);
         Self {
-            too_small: min_per_label < MIN_TRUSTED_PER_LABEL,
-            min_per_label,
+            too_small: metrics.too_small_to_trust(),
+            min_per_label: metrics.rarest_label_count(),
             metrics,
         }
     }
@@ -138,16 +131,7 @@ pub fn evaluate_run(
 ) -> Result<RunEvaluation> {
     let p = Project::open(project)?;
     let (summary, dir) = run_with_model(&p, run)?;
-    let rows = p.page(&PageQuery {
-        filter: Filter {
-            label: LabelFilter::Labelled,
-            split: Some(SplitName::Test),
-            ..Filter::default()
-        },
-        after_id: None,
-        offset: 0,
-        limit: u32::MAX,
-    })?;
+    let rows = p.labelled_rows(SplitName::Test)?;
     drop(p);
     if rows.is_empty() {
         return Err(StudioError::NoTestTexts);

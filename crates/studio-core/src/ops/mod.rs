@@ -29,9 +29,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// A test split with fewer texts than this of some label is too small to trust: the
-/// faces say so beside every score measured on it.
-pub const MIN_TRUSTED_PER_LABEL: usize = 20;
+pub use crate::classify::eval::MIN_TRUSTED_PER_LABEL;
 
 /// A project's sentence vectors under one model, shared by the operations that embed.
 type SharedVectors = Arc<Mutex<VectorCache>>;

@@ -157,13 +157,12 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> Result<()> {
 /// probabilities as model version `run_id`, in the project's label order. Returns how
 /// many; 0 when the project's labels are no longer the model's.
 pub fn predict_project(
-    project: &Path,
+    p: &Project,
     predictor: &Predictor,
     run_id: i64,
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<usize> {
-    let p = Project::open(project)?;
     let labels = p.label_names()?;
     let Some(order) = labels
         .iter()

@@ -1,6 +1,7 @@
 //! A project's training runs as both faces list them, and the model folder of a run.
 
 use crate::classify::eval::Metrics;
+use crate::classify::train::Mode;
 use crate::project::{Project, Run};
 use crate::{Result, StudioError};
 use serde::Serialize;
@@ -53,8 +54,8 @@ pub struct RunSummary {
     pub id: i64,
     /// The base model it started from.
     pub base_model: String,
-    /// The training method ("full", "lora", "head", "fewshot"), when recorded.
-    pub method: Option<String>,
+    /// The training method, when recorded.
+    pub method: Option<Mode>,
     /// Labelled texts it learned from, when recorded.
     pub label_count: Option<usize>,
     /// Where it ended up.
@@ -85,8 +86,7 @@ impl RunSummary {
             base_model: run.record.model.clone(),
             method: m
                 .and_then(|m| m.get("mode"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
             label_count: m
                 .and_then(|m| m.get("trainTexts"))
                 .and_then(|v| v.as_u64())
@@ -181,12 +181,12 @@ pub fn settle_interrupted(p: &Project) -> Result<usize> {
             }
             // Recorded before runs carried a process id: no process can still own it
             // after a day.
-            None => run.record.started_at_ms < super::train::now_ms() - 86_400_000,
+            None => run.record.started_at_ms < crate::project::now_ms() - 86_400_000,
         };
         if gone {
             let mut record = run.record.clone();
             record.status = RunStatus::Interrupted.as_str().into();
-            record.finished_at_ms = Some(super::train::now_ms());
+            record.finished_at_ms = Some(crate::project::now_ms());
             p.update_run(run.id, &record)?;
             settled += 1;
         }

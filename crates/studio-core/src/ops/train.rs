@@ -106,13 +106,6 @@ fn predictor_of(trained: &TrainedModel, device: &candle_core::Device) -> Result<
     )
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Trains a run on the project at `project` and records it there: status "running"
 /// first, then "finished", "failed" or "cancelled" whatever happens. The model goes to
 /// the engine's run folder for this project ([`run_dir`]).
@@ -143,7 +136,7 @@ pub fn train_project_run(
     let run_id = p.record_run(&record)?;
     let finish = |record: &mut RunRecord, status: RunStatus| {
         record.status = status.as_str().into();
-        record.finished_at_ms = Some(now_ms());
+        record.finished_at_ms = Some(crate::project::now_ms());
         // The run's outcome is what the caller needs; a failed status write must not
         // hide it.
         let _ = p.update_run(run_id, record);
@@ -179,7 +172,7 @@ pub fn train_project_run(
                 pooling_note: pooling_note(&base, &trained),
             },
         )?;
-        let predicted = predict_project(project, &predictor, run_id, observer, cancel)?;
+        let predicted = predict_project(&p, &predictor, run_id, observer, cancel)?;
         Ok(RunOutcome {
             run_id,
             model_dir: dir,

@@ -455,6 +455,21 @@ impl Project {
         LabeledData::from_pairs(pairs, Some(&names))
     }
 
+    /// Every labelled text of `split`, in id order: what a run is scored on (the test
+    /// split), with ids so each result can name its text.
+    pub fn labelled_rows(&self, split: SplitName) -> Result<Vec<TextRow>> {
+        self.page(&PageQuery {
+            filter: Filter {
+                label: LabelFilter::Labelled,
+                split: Some(split),
+                ..Filter::default()
+            },
+            after_id: None,
+            offset: 0,
+            limit: u32::MAX,
+        })
+    }
+
     /// [`Project::all_labelled`] divided by the project's stable splits.
     pub fn training_splits(&self) -> Result<TrainingSplits> {
         let names = self.label_names()?;
