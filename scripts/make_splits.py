@@ -3,6 +3,7 @@
 
 Stdlib only. Usage:
     make_splits.py movies  <movieReviewSnippets_GroundTruth.txt> <out-dir>
+    make_splits.py nyt     <nytEditorialSnippets_GroundTruth.txt> <out-dir>
     make_splits.py chinese <neg.txt> <pos.txt> <out-dir>
     make_splits.py count   <out-dir>          # print the per-split row counts
 
@@ -21,7 +22,9 @@ Split rule (deterministic, stratified 80/20, seed 42):
   and shuffled with random.Random(42), so the classes are interleaved.
 all.csv keeps the source order.
 
-Labels: movies: `positive` if the mean rating > 0 else `negative`.
+Labels: movies and nyt (New York Times editorial snippets, the same archive and
+format): `positive` if the mean rating > 0 else `negative`; an nyt snippet that occurs
+with both labels (the same sentence rated in two editorials) is dropped.
 chinese: `negative` (neg.txt) / `positive` (pos.txt); lines are stripped of
 surrounding whitespace, empty lines and repeated lines dropped, and a review that
 appears in both files (47 of them: contradictory labels) is dropped from both.
@@ -175,6 +178,12 @@ def build(name, rows, out_dir, note=""):
 def main(argv):
     if len(argv) == 4 and argv[1] == "movies":
         build("movies", read_movies(argv[2]), argv[3])
+    elif len(argv) == 4 and argv[1] == "nyt":
+        rows = read_movies(argv[2])
+        labels = collections.defaultdict(set)
+        for text, label in rows:
+            labels[text].add(label)
+        build("nyt", [(t, l) for t, l in rows if len(labels[t]) == 1], argv[3])
     elif len(argv) == 5 and argv[1] == "chinese":
         rows, n_both = read_chinese(argv[2], argv[3])
         build("chinese", rows, argv[4],

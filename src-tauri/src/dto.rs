@@ -184,6 +184,22 @@ pub struct MetricsDto {
     pub accuracy_ci: Vec<f64>,
     /// 95% interval of the macro-F1 (bootstrap), `[low, high]`.
     pub macro_f1_ci: Vec<f64>,
+    /// How well the confidence matched the accuracy, when measured from probabilities.
+    pub calibration: Option<CalibrationDto>,
+}
+
+/// Calibration of a model's confidence on a labelled set.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CalibrationDto {
+    /// Expected calibration error (15 bins) of the model as exported.
+    pub ece: f64,
+    /// The same before the temperature was applied.
+    pub ece_uncalibrated: f64,
+    /// The temperature folded into the classifier.
+    pub temperature: f64,
+    /// The reliability diagram (SVG).
+    pub reliability_svg: String,
 }
 
 impl From<&Metrics> for MetricsDto {
@@ -214,6 +230,12 @@ impl From<&Metrics> for MetricsDto {
             majority_baseline: m.majority_baseline(),
             accuracy_ci: m.accuracy_ci.to_vec(),
             macro_f1_ci: m.macro_f1_ci.to_vec(),
+            calibration: m.calibration.as_ref().map(|c| CalibrationDto {
+                ece: c.ece,
+                ece_uncalibrated: c.ece_uncalibrated,
+                temperature: c.temperature,
+                reliability_svg: c.chart_svg("Confidence against the share right"),
+            }),
         }
     }
 }
@@ -251,6 +273,95 @@ impl PredictionDto {
                     prob,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// One word's share in a prediction.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct WordWeightDto {
+    /// The word (a character for Chinese).
+    pub word: String,
+    /// How much the predicted label's probability falls without it (negative: it
+    /// speaks against the label).
+    pub weight: f32,
+    /// First character, counted in Unicode code points (`Array.from(text)` indices).
+    pub start: u32,
+    /// One past the last character.
+    pub end: u32,
+}
+
+/// A prediction and the words behind it.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplanationDto {
+    /// The prediction.
+    pub prediction: PredictionDto,
+    /// Every word in text order.
+    pub words: Vec<WordWeightDto>,
+    /// True when only the first words were weighed.
+    pub truncated: bool,
+}
+
+impl ExplanationDto {
+    /// From the engine's explanation and the label order.
+    pub fn new(e: &studio_core::classify::explain::Explanation, labels: &[String]) -> Self {
+        Self {
+            prediction: PredictionDto::new(&e.prediction, labels),
+            words: e
+                .words
+                .iter()
+                .map(|w| WordWeightDto {
+                    word: w.word.clone(),
+                    weight: w.weight,
+                    start: w.start as u32,
+                    end: w.end as u32,
+                })
+                .collect(),
+            truncated: e.truncated,
+        }
+    }
+}
+
+/// Where a run began to overfit.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OverfittingDto {
+    /// The epoch with the lowest validation loss before it rose.
+    pub turned_at: u32,
+    /// The epoch whose weights early stopping keeps.
+    pub kept: u32,
+}
+
+impl From<&studio_core::progress::Overfitting> for OverfittingDto {
+    fn from(o: &studio_core::progress::Overfitting) -> Self {
+        Self {
+            turned_at: o.turned_at as u32,
+            kept: o.kept as u32,
+        }
+    }
+}
+
+/// How a run's classifier started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum HeadStartName {
+    /// A new head on a base model.
+    New,
+    /// A fine-tuned classifier with the same labels, continued.
+    Continued,
+    /// A fine-tuned classifier's encoder with a new head (other labels).
+    NewLabels,
+}
+
+impl From<studio_core::classify::train::HeadStart> for HeadStartName {
+    fn from(h: studio_core::classify::train::HeadStart) -> Self {
+        use studio_core::classify::train::HeadStart;
+        match h {
+            HeadStart::New => Self::New,
+            HeadStart::Continued => Self::Continued,
+            HeadStart::NewLabels => Self::NewLabels,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Progress of long jobs, forwarded to the UI over a Tauri channel at most ~10 times a
 //! second (notes, phases and epochs always go through; steps and advances are thinned).
 
+use crate::dto::OverfittingDto;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use studio_core::charts::{loss_chart_svg, validation_chart_svg};
@@ -80,6 +81,10 @@ pub enum PhaseName {
     Import,
     /// Downloading a model.
     Download,
+    /// Fitting the temperature of the confidence.
+    Calibrate,
+    /// Scoring by cross-validation.
+    CrossValidate,
     /// A phase this build of the UI has no words for.
     Other,
 }
@@ -96,6 +101,8 @@ impl PhaseName {
             "predict" => Self::Predict,
             "import" => Self::Import,
             "download" => Self::Download,
+            "calibrate" => Self::Calibrate,
+            "cross-validate" => Self::CrossValidate,
             _ => Self::Other,
         }
     }
@@ -127,6 +134,8 @@ pub enum Progress {
     Epoch(EpochUpdate),
     /// Fresh charts.
     Charts(Charts),
+    /// The run has begun to overfit (sent once).
+    Overfitting(OverfittingDto),
 }
 
 /// Forwards engine events to a channel, thinned.
@@ -224,6 +233,7 @@ impl Observer for ChannelObserver {
                 }));
                 self.send_charts();
             }
+            Event::Overfitting(o) => self.send(Progress::Overfitting(o.into())),
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .commands(tauri_specta::collect_commands![
             start::app_info,
             start::save_settings,
+            start::set_unsure_below,
             start::preview_file,
             start::create_project,
             start::import_into_project,
@@ -51,6 +52,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             results::list_runs,
             results::evaluate_run,
             results::predict_text,
+            results::explain_texts,
             results::predict_file,
             results::export_run,
         ])

@@ -278,6 +278,7 @@ fn the_cli_and_the_app_train_the_same_model_from_one_project() {
         epochs: None,
         lr: None,
         seed: 42,
+        from_run: None,
     };
     let app = train_blocking(
         &st,

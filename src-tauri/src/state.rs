@@ -40,6 +40,10 @@ pub struct Settings {
     pub theme: Option<String>,
     /// Recently opened project files, newest first.
     pub recent: Vec<String>,
+    /// Below this top probability a prediction is shown as "unsure" (Playground,
+    /// Evaluate); `None` means the engine's default.
+    #[serde(default)]
+    pub unsure_below: Option<f32>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -99,6 +103,15 @@ impl Shared {
         let mut s = lock(&self.settings);
         s.locale = locale;
         s.theme = theme;
+        let snapshot = s.clone();
+        drop(s);
+        self.save_settings(&snapshot)
+    }
+
+    /// Saves the "unsure" threshold (`None`: the engine's default).
+    pub fn set_unsure_below(&self, value: Option<f32>) -> AppResult<()> {
+        let mut s = lock(&self.settings);
+        s.unsure_below = value;
         let snapshot = s.clone();
         drop(s);
         self.save_settings(&snapshot)

@@ -93,6 +93,7 @@ impl Observer for Terminal {
                 ep.val_macro_f1,
                 if ep.best { "  (best so far, kept)" } else { "" }
             )),
+            Event::Overfitting(o) => self.println(format!("· {}", o.message())),
         }
     }
 }
@@ -126,4 +127,39 @@ pub fn trust_note(m: &studio_core::classify::eval::Metrics) -> String {
 /// A score as a percentage, or "—" when there is none (never 0.0% for a missing score).
 pub fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "—".to_string(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// The `n` words that weigh most for the predicted label and the `n` that weigh most
+/// against it, as "+word (0.31) … −word (0.05)".
+pub fn weighted_words(words: &[studio_core::classify::explain::WordWeight], n: usize) -> String {
+    let mut by: Vec<&studio_core::classify::explain::WordWeight> = words.iter().collect();
+    by.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let fmt =
+        |w: &&studio_core::classify::explain::WordWeight| format!("{} ({:+.3})", w.word, w.weight);
+    let pro: Vec<String> = by
+        .iter()
+        .filter(|w| w.weight > 0.0)
+        .take(n)
+        .map(fmt)
+        .collect();
+    let con: Vec<String> = by
+        .iter()
+        .rev()
+        .filter(|w| w.weight < 0.0)
+        .take(n)
+        .map(fmt)
+        .collect();
+    format!(
+        "for: {}; against: {}",
+        if pro.is_empty() {
+            "-".into()
+        } else {
+            pro.join(", ")
+        },
+        if con.is_empty() {
+            "-".into()
+        } else {
+            con.join(", ")
+        }
+    )
 }

@@ -160,6 +160,134 @@ fn train_eval_predict_round_trip_with_json_contracts() {
 }
 
 #[test]
+fn calibration_explanations_and_continued_training_from_the_cli() {
+    let f = Fixture::new();
+    let o = f.train("model", "train.csv");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let args: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.p("model/training_args.json")).unwrap())
+            .unwrap();
+    let temperature = args["temperature"].as_f64().unwrap();
+    assert!(temperature > 0.0 && temperature.is_finite());
+    assert_eq!(args["calibrated_on"], "validation");
+
+    // eval --json: the calibration error before and after, and the diagram's bins.
+    let o = f.run(&[
+        "eval",
+        "--model",
+        &f.s("model"),
+        "--data",
+        &f.s("test.csv"),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (ece, before) = (
+        m["ece"].as_f64().unwrap(),
+        m["ece_uncalibrated"].as_f64().unwrap(),
+    );
+    assert!((0.0..=1.0).contains(&ece) && (0.0..=1.0).contains(&before));
+    assert_eq!(m["calibration"]["bins"].as_array().unwrap().len(), 15);
+    assert!((m["calibration"]["temperature"].as_f64().unwrap() - temperature).abs() < 1e-9);
+    let readme = std::fs::read_to_string(f.p("model/README.md")).unwrap();
+    assert!(readme.contains("## Confidence"), "{readme}");
+
+    // predict --explain --json: every word of the text, signed toward the label; the
+    // "unsure" flag follows the threshold the user gives.
+    let o = f.run(&[
+        "predict",
+        "--model",
+        &f.s("model"),
+        "--explain",
+        "--json",
+        "--unsure-below",
+        "1",
+        "the plot was awful",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let words: Vec<&str> = line["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            assert!(w["weight"].is_number());
+            w["word"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(words, ["the", "plot", "was", "awful"]);
+    assert_eq!(line["unsure"], true, "every prediction is below 100%");
+    let o = f.run(&[
+        "predict",
+        "--model",
+        &f.s("model"),
+        "--json",
+        "--unsure-below",
+        "0",
+        "good",
+    ]);
+    let line: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(line["unsure"], false);
+    assert!(line.get("words").is_none());
+    let o = f.run(&[
+        "predict",
+        "--model",
+        &f.s("model"),
+        "--unsure-below",
+        "2",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a share between 0 and 1"),
+        "{}",
+        stderr(&o)
+    );
+
+    // train --from: continues the exported classifier; a base model has nothing to continue.
+    let o = f.run(&[
+        "train",
+        "--data",
+        &f.s("train.csv"),
+        "--from",
+        &f.s("model"),
+        "--mode",
+        "full",
+        "--epochs",
+        "1",
+        "--lr",
+        "1e-3",
+        "--device",
+        "cpu",
+        "--out",
+        &f.s("model2"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(
+        said.contains("continuing a fine-tuned classifier"),
+        "{said}"
+    );
+    let args: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.p("model2/training_args.json")).unwrap())
+            .unwrap();
+    assert_eq!(args["head_start"], "continued");
+    expect_bad_input(
+        &f.run(&[
+            "train",
+            "--data",
+            &f.s("train.csv"),
+            "--from",
+            &f.s("base"),
+            "--out",
+            &f.s("m3"),
+        ]),
+        &["without a trained classifier"],
+    );
+    assert!(!f.p("m3").exists());
+}
+
+#[test]
 fn estimate_names_the_method_and_a_time_and_trains_nothing() {
     let f = Fixture::new();
     let estimate = |preset: &str| {

@@ -35,6 +35,62 @@ pub enum Event {
     Step(StepInfo),
     /// One epoch finished and was evaluated on the validation split.
     Epoch(EpochInfo),
+    /// Validation loss has risen for [`OVERFIT_RISES`] evaluations in a row while the
+    /// training loss fell: the model has begun to learn its training texts by heart.
+    /// Sent once per run, right after the epoch that showed it.
+    Overfitting(Overfitting),
+}
+
+/// Evaluations in a row with validation loss up and training loss down that count as
+/// overfitting. One can be noise; two in a row rarely are.
+pub const OVERFIT_RISES: usize = 2;
+
+/// Where a run began to overfit, and which weights it keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Overfitting {
+    /// The epoch with the lowest validation loss before it rose.
+    pub turned_at: usize,
+    /// The epoch whose weights early stopping keeps (best validation macro-F1 so far).
+    pub kept: usize,
+}
+
+impl Overfitting {
+    /// Finds overfitting in a run's history: the first [`OVERFIT_RISES`] evaluations in a
+    /// row where validation loss rose and training loss fell.
+    pub fn detect(history: &[EpochInfo]) -> Option<Self> {
+        let mut rises = 0;
+        for i in 1..history.len() {
+            let (a, b) = (&history[i - 1], &history[i]);
+            let finite = [a.val_loss, b.val_loss, a.train_loss, b.train_loss]
+                .iter()
+                .all(|x| x.is_finite());
+            if finite && b.val_loss > a.val_loss && b.train_loss < a.train_loss {
+                rises += 1;
+                if rises >= OVERFIT_RISES {
+                    let kept = history[..=i]
+                        .iter()
+                        .rev()
+                        .find(|h| h.best)
+                        .map_or(history[0].epoch, |h| h.epoch);
+                    return Some(Self {
+                        turned_at: history[i - rises].epoch,
+                        kept,
+                    });
+                }
+            } else {
+                rises = 0;
+            }
+        }
+        None
+    }
+
+    /// The plain-words message (English; the app has its own per language).
+    pub fn message(&self) -> String {
+        format!(
+            "the model has started to overfit: since epoch {} it fits its training texts better and the validation texts worse. Early stopping keeps the weights of epoch {}, the best on validation, so nothing is lost; more labelled texts would help more than more epochs",
+            self.turned_at, self.kept
+        )
+    }
 }
 
 /// What one training step reports.
@@ -127,5 +183,47 @@ impl CancelToken {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod overfit_tests {
+    use super::*;
+
+    fn epoch(epoch: usize, train_loss: f32, val_loss: f32, best: bool) -> EpochInfo {
+        EpochInfo {
+            epoch,
+            epochs: 10,
+            train_loss,
+            val_loss,
+            val_accuracy: 0.0,
+            val_macro_f1: 0.0,
+            best,
+        }
+    }
+
+    #[test]
+    fn two_rises_of_validation_loss_while_training_loss_falls_is_overfitting() {
+        let h = vec![
+            epoch(1, 0.7, 0.6, true),
+            epoch(2, 0.5, 0.45, true),
+            epoch(3, 0.4, 0.47, false),
+            epoch(4, 0.3, 0.52, false),
+        ];
+        assert_eq!(
+            Overfitting::detect(&h),
+            Some(Overfitting {
+                turned_at: 2,
+                kept: 2
+            })
+        );
+        // One rise is not enough; nor a rise while training loss rises too.
+        assert_eq!(Overfitting::detect(&h[..3]), None);
+        let both_up = vec![
+            epoch(1, 0.7, 0.6, true),
+            epoch(2, 0.8, 0.7, false),
+            epoch(3, 0.9, 0.8, false),
+        ];
+        assert_eq!(Overfitting::detect(&both_up), None);
     }
 }

@@ -2,16 +2,18 @@
 //! evaluate, predict, export), the same operations as `studio project runs`, `studio
 //! eval --project`, `studio predict` and `studio export`.
 
-use crate::dto::{MetricsDto, ModeName, PredictionDto, RunStatusName};
+use crate::dto::{ExplanationDto, MetricsDto, ModeName, PredictionDto, RunStatusName};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use studio_core::classify::eval::Metrics;
-use studio_core::ops::evaluate::evaluate_run as evaluate_run_op;
+use studio_core::ops::evaluate::{evaluate_run as evaluate_run_op, CvMethod, Estimate};
 use studio_core::ops::export::export_run as export_run_op;
-use studio_core::ops::predict::{predict_file as predict_file_op, predict_texts, PredictFile};
+use studio_core::ops::predict::{
+    explain_texts as explain_texts_op, predict_file as predict_file_op, predict_texts, PredictFile,
+};
 use studio_core::ops::runs::{list_runs as list_runs_op, run_with_model, RunSummary};
 use studio_core::ops::MIN_TRUSTED_PER_LABEL;
 use studio_core::progress::{CancelToken, Silent};
@@ -117,6 +119,42 @@ pub struct EvalView {
     pub trusted_per_label: u32,
     /// Every evaluated text.
     pub items: Vec<EvalItem>,
+    /// When the test split is too small: a k-fold estimate over every labelled text.
+    pub cross_validation: Option<CrossValidationDto>,
+    /// Which estimate the pane shows large.
+    pub headline: EstimateName,
+}
+
+/// Which estimate the Evaluate pane shows large.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum EstimateName {
+    /// The test split.
+    Test,
+    /// Cross-validation over every labelled text.
+    CrossValidation,
+}
+
+/// What each fold of a cross-validation trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum CvMethodName {
+    /// The run's own method.
+    Run,
+    /// The fast classifier in place of a slower method.
+    Fast,
+}
+
+/// A cross-validated estimate.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossValidationDto {
+    /// Folds.
+    pub k: u32,
+    /// What each fold trained.
+    pub method: CvMethodName,
+    /// The out-of-fold predictions of every labelled text, scored together.
+    pub metrics: MetricsDto,
 }
 
 /// Evaluates run `run_id` on the project's test split (never on texts it learned from),
@@ -157,6 +195,18 @@ pub async fn evaluate_run(
                     confidence: i.confidence,
                 })
                 .collect(),
+            cross_validation: e.cross_validation.map(|c| CrossValidationDto {
+                k: c.k as u32,
+                method: match c.method {
+                    CvMethod::Run => CvMethodName::Run,
+                    CvMethod::Fast => CvMethodName::Fast,
+                },
+                metrics: MetricsDto::from(&c.score.metrics),
+            }),
+            headline: match e.headline {
+                Estimate::Test => EstimateName::Test,
+                Estimate::CrossValidation => EstimateName::CrossValidation,
+            },
         })
     })
     .await
@@ -178,6 +228,26 @@ pub async fn predict_text(
         let dir = model_dir(&shared, run_id)?;
         let (preds, labels) = predict_texts(shared.engine(), &dir, &[text], &CancelToken::new())?;
         Ok(PredictionDto::new(&preds[0], &labels))
+    })
+    .await
+    .map_err(|e| AppError::runtime(e.to_string()))?
+}
+
+/// Predicts texts with run `run_id`'s model and weighs the words behind each
+/// prediction: the Playground as the user types, and Evaluate's list of errors.
+#[tauri::command]
+#[specta::specta]
+pub async fn explain_texts(
+    state: State<'_, AppState>,
+    run_id: u32,
+    texts: Vec<String>,
+) -> AppResult<Vec<ExplanationDto>> {
+    let shared = state.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let dir = model_dir(&shared, run_id)?;
+        let labels = shared.engine().predictor(&dir)?.labels().to_vec();
+        let e = explain_texts_op(shared.engine(), &dir, &texts, &CancelToken::new())?;
+        Ok(e.iter().map(|x| ExplanationDto::new(x, &labels)).collect())
     })
     .await
     .map_err(|e| AppError::runtime(e.to_string()))?

@@ -27,6 +27,8 @@ pub struct AppInfo {
     pub home: String,
     /// Whether the demo data set is on this machine.
     pub demo_available: bool,
+    /// The engine's default "unsure" threshold (when the settings hold none).
+    pub default_unsure_below: f32,
 }
 
 fn system_locale() -> String {
@@ -56,7 +58,24 @@ pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
         settings: state.settings(),
         home: state.home.to_string_lossy().into_owned(),
         demo_available: demo_source(&state).is_file(),
+        default_unsure_below: studio_core::classify::calibrate::DEFAULT_UNSURE_BELOW,
     })
+}
+
+/// Saves the threshold below which a prediction is called "unsure" (null: the
+/// default). Refuses a value outside 0–1.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_unsure_below(state: State<'_, AppState>, value: Option<f32>) -> AppResult<()> {
+    if let Some(v) = value {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(studio_core::StudioError::InvalidSetting(format!(
+                "the unsure threshold must be a share between 0 and 1, not {v}"
+            ))
+            .into());
+        }
+    }
+    state.set_unsure_below(value)
 }
 
 /// Saves the language and theme (`None`: follow the system).

@@ -3,7 +3,7 @@
 //! recording, export, scoring, predictions) is the engine's, the same as
 //! `studio train --project`.
 
-use crate::dto::{MetricsDto, ModeName, PresetName, ReasonCode};
+use crate::dto::{HeadStartName, MetricsDto, ModeName, OverfittingDto, PresetName, ReasonCode};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::AppState;
@@ -32,6 +32,9 @@ pub struct TrainRequest {
     pub lr: Option<f64>,
     /// Seed.
     pub seed: u32,
+    /// Continue from this run's model instead of the base model ("Train again from
+    /// this model", "Retrain with these fixes").
+    pub from_run: Option<u32>,
 }
 
 impl TrainRequest {
@@ -107,6 +110,12 @@ pub struct TrainResult {
     pub reason: ReasonCode,
     /// Examples of the rarest label in the training split.
     pub rarest: u32,
+    /// Where the run began to overfit, if it did.
+    pub overfitting: Option<OverfittingDto>,
+    /// The temperature folded into the classifier (1 when nothing was held out).
+    pub temperature: f64,
+    /// Whether the run continued a fine-tuned classifier.
+    pub head_start: HeadStartName,
 }
 
 /// Plans the run the preset would make on the open project and measures how long it
@@ -189,7 +198,13 @@ pub fn train_blocking(
     obs: &mut dyn studio_core::progress::Observer,
     cancel: &CancelToken,
 ) -> AppResult<TrainResult> {
-    let o = op::train_project_run(state.engine(), project, &req.to_engine(), obs, cancel)?;
+    let mut engine_req = req.to_engine();
+    if let Some(run) = req.from_run {
+        engine_req.model = op::continue_from(Some(project), &run.to_string())?
+            .to_string_lossy()
+            .into_owned();
+    }
+    let o = op::train_project_run(state.engine(), project, &engine_req, obs, cancel)?;
     let t = &o.trained;
     Ok(TrainResult {
         run_id: o.run_id as u32,
@@ -204,5 +219,8 @@ pub fn train_blocking(
         mode: t.plan.mode.into(),
         reason: t.plan.reason.into(),
         rarest: t.plan.rarest_label_count as u32,
+        overfitting: t.overfitting.as_ref().map(Into::into),
+        temperature: t.temperature,
+        head_start: t.head_start.into(),
     })
 }

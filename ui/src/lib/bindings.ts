@@ -10,6 +10,11 @@ export const commands = {
 	appInfo: () => typedError<AppInfo, AppError>(__TAURI_INVOKE("app_info")),
 	/**  Saves the language and theme (`None`: follow the system). */
 	saveSettings: (locale: string | null, theme: string | null) => typedError<null, AppError>(__TAURI_INVOKE("save_settings", { locale, theme })),
+	/**
+	 *  Saves the threshold below which a prediction is called "unsure" (null: the
+	 *  default). Refuses a value outside 0–1.
+	 */
+	setUnsureBelow: (value: number | null) => typedError<null, AppError>(__TAURI_INVOKE("set_unsure_below", { value })),
 	/**  Sniffs a data file and shows its first rows, for the column-mapping step. */
 	previewFile: (path: string, encoding: string | null) => typedError<FilePreview, AppError>(__TAURI_INVOKE("preview_file", { path, encoding })),
 	/**
@@ -95,6 +100,11 @@ export const commands = {
 	/**  Predicts one text with run `run_id`'s model. */
 	predictText: (runId: number, text: string) => typedError<PredictionDto, AppError>(__TAURI_INVOKE("predict_text", { runId, text })),
 	/**
+	 *  Predicts texts with run `run_id`'s model and weighs the words behind each
+	 *  prediction: the Playground as the user types, and Evaluate's list of errors.
+	 */
+	explainTexts: (runId: number, texts: string[]) => typedError<ExplanationDto[], AppError>(__TAURI_INVOKE("explain_texts", { runId, texts })),
+	/**
 	 *  Predicts every text of a file (any format a project imports, in any encoding) and
 	 *  writes `<name>.predictions.csv` beside it: text, label, one probability column per
 	 *  label.
@@ -137,6 +147,8 @@ export type AppInfo = {
 	home: string,
 	/**  Whether the demo data set is on this machine. */
 	demoAvailable: boolean,
+	/**  The engine's default "unsure" threshold (when the settings hold none). */
+	defaultUnsureBelow: number | null,
 };
 
 /**  Where a batch prediction was written. */
@@ -145,6 +157,18 @@ export type BatchResult = {
 	output: string,
 	/**  Texts predicted. */
 	count: number,
+};
+
+/**  Calibration of a model's confidence on a labelled set. */
+export type CalibrationDto = {
+	/**  Expected calibration error (15 bins) of the model as exported. */
+	ece: number | null,
+	/**  The same before the temperature was applied. */
+	eceUncalibrated: number | null,
+	/**  The temperature folded into the classifier. */
+	temperature: number | null,
+	/**  The reliability diagram (SVG). */
+	reliabilitySvg: string,
 };
 
 /**  The engine's charts, drawn as SVG. */
@@ -169,6 +193,16 @@ export type ClassMetricsDto = {
 	support: number,
 };
 
+/**  A cross-validated estimate. */
+export type CrossValidationDto = {
+	/**  Folds. */
+	k: number,
+	/**  What each fold trained. */
+	method: CvMethodName,
+	/**  The out-of-fold predictions of every labelled text, scored together. */
+	metrics: MetricsDto,
+};
+
 /**  One size on the curve. */
 export type CurveRowDto = {
 	/**  Labels per class; null for "every labelled text". */
@@ -180,6 +214,13 @@ export type CurveRowDto = {
 	/**  Its standard deviation. */
 	accuracyStd: number | null,
 };
+
+/**  What each fold of a cross-validation trained. */
+export type CvMethodName = 
+/**  The run's own method. */
+"run" | 
+/**  The fast classifier in place of a slower method. */
+"fast";
 
 /**  Where training runs. */
 export type DeviceKind = 
@@ -240,6 +281,13 @@ export type Estimate = {
 	rarest: number,
 };
 
+/**  Which estimate the Evaluate pane shows large. */
+export type EstimateName = 
+/**  The test split. */
+"test" | 
+/**  Cross-validation over every labelled text. */
+"crossValidation";
+
 /**  One evaluated text. */
 export type EvalItem = {
 	/**  Text id. */
@@ -271,6 +319,20 @@ export type EvalView = {
 	trustedPerLabel: number,
 	/**  Every evaluated text. */
 	items: EvalItem[],
+	/**  When the test split is too small: a k-fold estimate over every labelled text. */
+	crossValidation: CrossValidationDto | null,
+	/**  Which estimate the pane shows large. */
+	headline: EstimateName,
+};
+
+/**  A prediction and the words behind it. */
+export type ExplanationDto = {
+	/**  The prediction. */
+	prediction: PredictionDto,
+	/**  Every word in text order. */
+	words: WordWeightDto[],
+	/**  True when only the first words were weighed. */
+	truncated: boolean,
 };
 
 /**  Where an export went and how to use it. */
@@ -306,6 +368,15 @@ export type FilePreview = {
 	/**  Where the new project would be saved. */
 	suggestedProject: string,
 };
+
+/**  How a run's classifier started. */
+export type HeadStartName = 
+/**  A new head on a base model. */
+"new" | 
+/**  A fine-tuned classifier with the same labels, continued. */
+"continued" | 
+/**  A fine-tuned classifier's encoder with a new head (other labels). */
+"newLabels";
 
 /**  What creating a project did. */
 export type ImportSummary = {
@@ -401,6 +472,8 @@ export type MetricsDto = {
 	accuracyCi: (number | null)[],
 	/**  95% interval of the macro-F1 (bootstrap), `[low, high]`. */
 	macroF1Ci: (number | null)[],
+	/**  How well the confidence matched the accuracy, when measured from probabilities. */
+	calibration: CalibrationDto | null,
 };
 
 /**  A training method, as the UI names it. */
@@ -465,6 +538,14 @@ export type ModelsView = {
 	deviceExplanation: string,
 };
 
+/**  Where a run began to overfit. */
+export type OverfittingDto = {
+	/**  The epoch with the lowest validation loss before it rose. */
+	turnedAt: number,
+	/**  The epoch whose weights early stopping keeps. */
+	kept: number,
+};
+
 /**  The phases of the engine's long jobs; each has English and Chinese text in the UI. */
 export type PhaseName = 
 /**  Tokenizing the texts. */
@@ -483,6 +564,10 @@ export type PhaseName =
 "import" | 
 /**  Downloading a model. */
 "download" | 
+/**  Fitting the temperature of the confidence. */
+"calibrate" | 
+/**  Scoring by cross-validation. */
+"crossValidate" | 
 /**  A phase this build of the UI has no words for. */
 "other";
 
@@ -526,7 +611,9 @@ export type Progress =
 /**  A finished epoch. */
 { kind: "epoch"; data: EpochUpdate } | 
 /**  Fresh charts. */
-{ kind: "charts"; data: Charts };
+{ kind: "charts"; data: Charts } | 
+/**  The run has begun to overfit (sent once). */
+{ kind: "overfitting"; data: OverfittingDto };
 
 /**  The project at a glance. */
 export type ProjectOverview = {
@@ -614,6 +701,11 @@ export type Settings = {
 	theme: string | null,
 	/**  Recently opened project files, newest first. */
 	recent: string[],
+	/**
+	 *  Below this top probability a prediction is shown as "unsure" (Playground,
+	 *  Evaluate); `None` means the engine's default.
+	 */
+	unsureBelow?: number | null,
 };
 
 /**  One training step. */
@@ -700,6 +792,11 @@ export type TrainRequest = {
 	lr: number | null,
 	/**  Seed. */
 	seed: number,
+	/**
+	 *  Continue from this run's model instead of the base model ("Train again from
+	 *  this model", "Retrain with these fixes").
+	 */
+	fromRun: number | null,
 };
 
 /**  What a finished run gives the UI. */
@@ -728,6 +825,27 @@ export type TrainResult = {
 	reason: ReasonCode,
 	/**  Examples of the rarest label in the training split. */
 	rarest: number,
+	/**  Where the run began to overfit, if it did. */
+	overfitting: OverfittingDto | null,
+	/**  The temperature folded into the classifier (1 when nothing was held out). */
+	temperature: number | null,
+	/**  Whether the run continued a fine-tuned classifier. */
+	headStart: HeadStartName,
+};
+
+/**  One word's share in a prediction. */
+export type WordWeightDto = {
+	/**  The word (a character for Chinese). */
+	word: string,
+	/**
+	 *  How much the predicted label's probability falls without it (negative: it
+	 *  speaks against the label).
+	 */
+	weight: number | null,
+	/**  First character, counted in Unicode code points (`Array.from(text)` indices). */
+	start: number,
+	/**  One past the last character. */
+	end: number,
 };
 
 /* Tauri Specta runtime */

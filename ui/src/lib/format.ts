@@ -33,3 +33,8 @@ export function svgDataUrl(svg: string): string {
 
 /** Every file type the engine reads (projects, training, prediction): one reader for all. */
 export const DATA_EXTENSIONS = ['csv', 'tsv', 'txt', 'json', 'jsonl', 'xlsx'];
+
+/** `x.toFixed(digits)`, or "—" for a number the engine could not give (null). */
+export function fixed(x: number | null | undefined, digits = 3): string {
+  return x == null || Number.isNaN(x) ? '—' : x.toFixed(digits);
+}

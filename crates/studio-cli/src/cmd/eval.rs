@@ -4,7 +4,7 @@
 use anyhow::Result;
 use std::path::PathBuf;
 use studio_core::device::DeviceChoice;
-use studio_core::ops::evaluate::{evaluate_file, evaluate_run, EvaluateFile};
+use studio_core::ops::evaluate::{evaluate_file, evaluate_run, CvMethod, EvaluateFile};
 use studio_core::ops::Engine;
 use studio_core::progress::{CancelToken, Silent};
 
@@ -42,6 +42,7 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> Result<()> {
     let engine = Engine::with_device(&super::studio_home(), a.device);
     let cancel = CancelToken::new();
+    let mut cv = None;
     let scored = match (&a.model, &a.project) {
         (_, Some(project)) => {
             let e = evaluate_run(&engine, project, a.run, &mut Silent, &cancel)?;
@@ -51,6 +52,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     e.run.id, e.run.base_model
                 );
             }
+            cv = Some((e.cross_validation, e.headline));
             e.score
         }
         (Some(model), None) => evaluate_file(
@@ -67,8 +69,29 @@ pub fn run(a: EvalArgs) -> Result<()> {
     };
     let m = &scored.metrics;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        let mut v = serde_json::to_value(m)?;
+        if let Some(c) = &m.calibration {
+            v["ece"] = serde_json::json!(c.ece);
+            v["ece_uncalibrated"] = serde_json::json!(c.ece_uncalibrated);
+        }
+        if let Some((cross, headline)) = &cv {
+            v["headline"] = serde_json::to_value(headline)?;
+            v["cross_validation"] = serde_json::to_value(cross)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
+    }
+    if let Some((Some(c), _)) = &cv {
+        let method = match c.method {
+            CvMethod::Run => "the run's own method (a head on the base model's sentence vectors)",
+            CvMethod::Fast => "the fast classifier (a head on the base model's sentence vectors) in place of the run's method, which would take too long to train on every fold",
+        };
+        println!(
+            "The test split is too small to trust, so the headline is a {}-fold cross-validation over all {} labelled texts, with {method}:\n  {}\n\nThe small test split, for reference:",
+            c.k,
+            c.score.metrics.n,
+            c.score.metrics.headline()
+        );
     }
     println!(
         "{} texts: {}{}",

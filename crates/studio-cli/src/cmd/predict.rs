@@ -4,9 +4,10 @@ use crate::render::Terminal;
 use anyhow::Result;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use studio_core::classify::calibrate::{is_unsure, DEFAULT_UNSURE_BELOW};
 use studio_core::data::read_texts;
 use studio_core::device::DeviceChoice;
-use studio_core::ops::predict::{predict_file, predict_texts, PredictFile};
+use studio_core::ops::predict::{explain_texts, predict_file, predict_texts, PredictFile};
 use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
 
@@ -16,7 +17,7 @@ pub struct PredictArgs {
     /// An exported classifier folder.
     #[arg(long)]
     model: PathBuf,
-    /// Print JSON Lines: one {"text", "label", "probs", "logits"} object per text.
+    /// Print JSON Lines: one {"text", "label", "probs", "logits", "unsure"} object per text.
     #[arg(long)]
     json: bool,
     /// Texts from a file: .txt (one a line), or the text column of a CSV, TSV, JSON(L)
@@ -29,11 +30,27 @@ pub struct PredictArgs {
     /// With --file: write the predictions to this CSV (UTF-8 with BOM) instead of stdout.
     #[arg(long, requires = "file")]
     out: Option<PathBuf>,
+    /// Also weigh the words behind each prediction (occlusion by word; Chinese by
+    /// character). With --json each line gains "words": [{"word", "weight"}], weights
+    /// signed toward the predicted label.
+    #[arg(long, conflicts_with = "out")]
+    explain: bool,
+    /// Call a prediction "unsure" when its (calibrated) top probability is below this.
+    #[arg(long, default_value_t = DEFAULT_UNSURE_BELOW, value_parser = parse_share)]
+    unsure_below: f32,
     /// auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
     /// Texts to classify (without any, and without --file, texts are read from stdin, one a line).
     texts: Vec<String>,
+}
+
+/// A share between 0 and 1.
+fn parse_share(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a share between 0 and 1 (say 0.7)")),
+    }
 }
 
 /// Runs `studio predict`.
@@ -77,10 +94,21 @@ pub fn run(a: PredictArgs) -> Result<()> {
         )
         .into());
     }
-    let (preds, labels) = predict_texts(&engine, &a.model, &texts, &cancel)?;
+    let (preds, labels, explained) = if a.explain {
+        let e = explain_texts(&engine, &a.model, &texts, &cancel)?;
+        let labels = engine.predictor(&a.model)?.labels().to_vec();
+        let preds = e.iter().map(|x| x.prediction.clone()).collect();
+        (preds, labels, Some(e))
+    } else {
+        let (p, l) = predict_texts(&engine, &a.model, &texts, &cancel)?;
+        (p, l, None)
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (text, p) in texts.iter().zip(&preds) {
+    for (i, (text, p)) in texts.iter().zip(&preds).enumerate() {
+        let top = p.probs[p.label_id];
+        let unsure = is_unsure(top, a.unsure_below);
+        let words = explained.as_ref().map(|e| &e[i].words);
         if a.json {
             let probs: serde_json::Map<String, serde_json::Value> = labels
                 .iter()
@@ -92,13 +120,21 @@ pub fn run(a: PredictArgs) -> Result<()> {
                 .cloned()
                 .zip(p.logits.iter().map(|&x| serde_json::json!(x)))
                 .collect();
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"text": text, "label": p.label, "probs": probs, "logits": logits})
-            )?;
+            let mut line = serde_json::json!({"text": text, "label": p.label, "probs": probs,
+                "logits": logits, "unsure": unsure});
+            if let Some(words) = words {
+                line["words"] = serde_json::json!(words
+                    .iter()
+                    .map(|w| serde_json::json!({"word": w.word, "weight": w.weight}))
+                    .collect::<Vec<_>>());
+            }
+            writeln!(out, "{line}")?;
         } else {
-            writeln!(out, "{}\t{:.4}\t{}", p.label, p.probs[p.label_id], text)?;
+            let mark = if unsure { " (unsure)" } else { "" };
+            writeln!(out, "{}\t{top:.4}{mark}\t{text}", p.label)?;
+            if let Some(words) = words {
+                writeln!(out, "\t{}", crate::render::weighted_words(words, 5))?;
+            }
         }
     }
     out.flush()?;

@@ -1,14 +1,19 @@
-//! `studio report curve|active`: learning curves and the active-learning simulation.
+//! `studio report curve|active|explain|transfer`: learning curves, the active-learning
+//! simulation, the faithfulness of explanations and continued training on a new domain.
 
 use crate::render::Terminal;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use studio_core::active::Pick;
 use studio_core::classify::train::Mode;
+use studio_core::classify::train::TrainOptions;
 use studio_core::device::DeviceChoice;
-use studio_core::ops::studies::{active_report, curve_report, ActiveSettings, StudyFiles};
+use studio_core::ops::studies::{
+    active_report, curve_report, faithfulness_report, transfer_report, ActiveSettings, StudyFiles,
+};
 use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
+use studio_core::studies::transfer::TransferStart;
 
 /// Arguments of `studio report`.
 #[derive(Debug, clap::Args)]
@@ -93,6 +98,53 @@ enum ReportCommand {
         #[arg(long)]
         unbalanced: bool,
     },
+    /// Faithfulness of the explanations: deleting each text's top-k words against k
+    /// random words, and the time one explanation takes.
+    Explain {
+        /// An exported classifier folder.
+        #[arg(long)]
+        classifier: PathBuf,
+        /// Labelled held-out texts to explain.
+        #[arg(long)]
+        test: PathBuf,
+        /// Use only the first N texts.
+        #[arg(long)]
+        test_limit: Option<usize>,
+        /// Column holding the text.
+        #[arg(long, default_value = "text")]
+        text_col: String,
+        /// Column holding the label.
+        #[arg(long, default_value = "label")]
+        label_col: String,
+        /// Words deleted per text.
+        #[arg(long, default_value = "1,3,5", value_delimiter = ',')]
+        k: Vec<usize>,
+        /// Seed of the random deletions.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// auto, cpu, cuda or metal.
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+        /// Folder for the report.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Continue training on a new domain: from a fine-tuned classifier against from the
+    /// base model, with a few labels per class of the new domain (--data samples them,
+    /// --test scores them), and the fine-tuned classifier alone.
+    Transfer {
+        #[command(flatten)]
+        common: Common,
+        /// The fine-tuned classifier (an exported folder) to continue from.
+        #[arg(long)]
+        from: PathBuf,
+        /// Sizes in labels per class of the new domain.
+        #[arg(long, default_value = "8,16,32", value_delimiter = ',')]
+        per_class: Vec<usize>,
+        /// Method of every run (default: what the quick preset picks).
+        #[arg(long)]
+        mode: Option<Mode>,
+    },
 }
 
 fn seeds(s: &str) -> Result<Vec<u64>> {
@@ -128,6 +180,117 @@ impl Common {
 /// Runs `studio report`: one study of `studio_core::ops::studies`, printed.
 pub fn run(a: ReportArgs) -> Result<()> {
     match a.command {
+        ReportCommand::Explain {
+            classifier,
+            test,
+            test_limit,
+            text_col,
+            label_col,
+            k,
+            seed,
+            device,
+            out,
+        } => {
+            let engine = Engine::with_device(&super::studio_home(), device);
+            let mut term = Terminal::new(false);
+            let files = StudyFiles {
+                data: test.clone(),
+                test,
+                test_limit,
+                text_col,
+                label_col,
+                model: String::new(),
+                seeds: vec![seed],
+                out: out.clone(),
+            };
+            let f = faithfulness_report(
+                &engine,
+                &classifier,
+                &files,
+                &k,
+                &mut term,
+                &CancelToken::new(),
+            )?;
+            term.finish();
+            println!(
+                "{:>3} {:>6}  {:>14}  {:>14}  {:>9}",
+                "k", "texts", "top-k drop", "random drop", "top wins"
+            );
+            for r in &f.rows {
+                println!(
+                    "{:>3} {:>6}  {:>14.4}  {:>14.4}  {:>8.1}%",
+                    r.k,
+                    r.texts,
+                    r.top_drop,
+                    r.random_drop,
+                    r.top_wins * 100.0
+                );
+            }
+            let l = &f.latency;
+            println!(
+                "one text at a time ({} texts, {:.1} words on average): median {:.1} ms, 90th percentile {:.1} ms",
+                l.texts, l.mean_words, l.median_ms, l.p90_ms
+            );
+            println!("report written to {}", out.display());
+            Ok(())
+        }
+        ReportCommand::Transfer {
+            common,
+            from,
+            per_class,
+            mode,
+        } => {
+            let engine = Engine::with_device(&super::studio_home(), common.device);
+            let mut term = Terminal::new(false);
+            let options = TrainOptions {
+                mode,
+                ..TrainOptions::default()
+            };
+            let t = transfer_report(
+                &engine,
+                &from,
+                &common.files()?,
+                &per_class,
+                &options,
+                &mut term,
+                &CancelToken::new(),
+            )?;
+            term.finish();
+            println!(
+                "{:>9}  {:>22}  {:>22}",
+                "per class", "continued: accuracy", "base model: accuracy"
+            );
+            for &k in &per_class {
+                let stats = |start: TransferStart| {
+                    let xs: Vec<f64> = t
+                        .points
+                        .iter()
+                        .filter(|p| p.per_class == k && p.start == start)
+                        .map(|p| p.accuracy)
+                        .collect();
+                    let n = xs.len().max(1) as f64;
+                    let mean = xs.iter().sum::<f64>() / n;
+                    let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+                        / (n - 1.0).max(1.0))
+                    .sqrt();
+                    format!("{mean:.4} ± {sd:.4} ({})", xs.len())
+                };
+                println!(
+                    "{k:>9}  {:>22}  {:>22}",
+                    stats(TransferStart::Continued),
+                    stats(TransferStart::Base)
+                );
+            }
+            println!(
+                "the fine-tuned model alone: accuracy {:.4} (95% interval {:.3}–{:.3}) on {} texts",
+                t.from_alone.accuracy,
+                t.from_alone.accuracy_ci[0],
+                t.from_alone.accuracy_ci[1],
+                t.from_alone.n
+            );
+            println!("report written to {}", common.out.display());
+            Ok(())
+        }
         ReportCommand::Curve {
             common,
             per_class,

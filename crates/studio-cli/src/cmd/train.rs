@@ -34,6 +34,11 @@ pub struct TrainArgs {
     /// Base model: a catalog id, a model in the store, or a folder.
     #[arg(long, default_value = "all-minilm-l6-v2")]
     model: String,
+    /// Continue from a fine-tuned classifier instead of a base model: an exported
+    /// folder, or with --project one of its runs by id. Same labels: the classifier
+    /// trains on; other labels: its encoder is kept with a new head.
+    #[arg(long, conflicts_with = "model")]
+    from: Option<String>,
     /// What to train: full (every weight), lora (adapters), head (classifier only),
     /// fewshot (contrastive pairs, then the classifier; chosen by the presets when labels are few).
     #[arg(long)]
@@ -95,8 +100,14 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
 /// Runs `studio train`.
 pub fn run(a: TrainArgs) -> Result<()> {
     let engine = Engine::with_device(&super::studio_home(), a.device);
+    let model = match &a.from {
+        Some(from) => op::continue_from(a.project.as_deref(), from)?
+            .display()
+            .to_string(),
+        None => a.model.clone(),
+    };
     let req = TrainRequest {
-        model: a.model.clone(),
+        model,
         options: TrainOptions {
             preset: a.preset.unwrap_or_default(),
             mode: a.mode,
@@ -206,6 +217,15 @@ fn print_trained(model: &TrainedModel) {
         model.history.len(),
         model.step_losses.len(),
     );
+    if let Some(o) = &model.overfitting {
+        println!("{}", o.message());
+    }
+    if model.calibrated_on != "none" {
+        println!(
+            "confidence calibrated: temperature {:.3}, fitted on {} predictions",
+            model.temperature, model.calibrated_on
+        );
+    }
 }
 
 fn print_test(what: &str, m: Option<&Metrics>) {

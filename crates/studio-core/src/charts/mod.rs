@@ -153,6 +153,43 @@ fn draw_validation(
     Ok(())
 }
 
+/// A reliability diagram: for each non-empty bin of the top probability (`low`, `high`,
+/// the share right, the predictions in it), a bar of the share right against the
+/// diagonal a calibrated model would follow. `title` names the model and data.
+pub fn reliability_chart_svg(title: &str, bins: &[(f64, f64, f64, usize)]) -> String {
+    render_svg((H, H), |root| draw_reliability(root, title, bins))
+}
+
+fn draw_reliability(
+    root: &SvgArea<'_>,
+    title: &str,
+    bins: &[(f64, f64, f64, usize)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)?;
+    chart
+        .configure_mesh()
+        .x_desc("confidence (top probability)")
+        .y_desc("share right")
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    chart.draw_series(
+        bins.iter().filter(|b| b.3 > 0).map(|&(lo, hi, acc, _)| {
+            Rectangle::new([(lo, 0.0), (hi, acc)], BLUE.mix(0.5).filled())
+        }),
+    )?;
+    chart.draw_series(LineSeries::new(
+        [(0.0, 0.0), (1.0, 1.0)],
+        BLACK.mix(0.5).stroke_width(1),
+    ))?;
+    Ok(())
+}
+
 /// Trailing moving average with the given window.
 pub fn moving_average(xs: &[f32], window: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(xs.len());

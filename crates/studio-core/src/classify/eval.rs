@@ -43,6 +43,10 @@ pub struct Metrics {
     /// Accuracy of always answering the most frequent label: what a model must beat.
     #[serde(default)]
     pub baseline_accuracy: f64,
+    /// How well the stated confidence matched the accuracy on these texts, when the
+    /// scores were measured from probabilities (not from labels alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::classify::calibrate::Calibration>,
 }
 
 /// The share of the most frequent true class among `n` texts.
@@ -211,7 +215,29 @@ impl Metrics {
             confusion,
             labels: labels.to_vec(),
             n,
+            calibration: None,
         }
+    }
+
+    /// Metrics of the predictions with these logits (the exported model's, temperature
+    /// applied) against `truth`, with their calibration.
+    pub fn of_logits(
+        truth: &[usize],
+        logits: &[Vec<f32>],
+        labels: &[String],
+        temperature: f64,
+    ) -> Self {
+        let predicted: Vec<usize> = logits
+            .iter()
+            .map(|l| crate::classify::infer::argmax(l))
+            .collect();
+        let mut m = Self::compute(truth, &predicted, labels);
+        m.calibration = Some(crate::classify::calibrate::Calibration::measure(
+            logits,
+            truth,
+            temperature,
+        ));
+        m
     }
 
     /// Texts of the rarest label present among those evaluated.
@@ -233,8 +259,14 @@ impl Metrics {
     /// The scores in one line, each with its 95% interval, and the baseline: how the
     /// CLI and the model card state a result.
     pub fn headline(&self) -> String {
+        let ece = self.calibration.as_ref().map_or_else(String::new, |c| {
+            format!(
+                "; calibration error (ECE) {:.3}, {:.3} before temperature {:.2}",
+                c.ece, c.ece_uncalibrated, c.temperature
+            )
+        });
         format!(
-            "accuracy {:.4} (95% interval {:.3}–{:.3}), macro-F1 {:.4} (95% interval {:.3}–{:.3}); always answering the most frequent label: {:.4}",
+            "accuracy {:.4} (95% interval {:.3}–{:.3}), macro-F1 {:.4} (95% interval {:.3}–{:.3}); always answering the most frequent label: {:.4}{ece}",
             self.accuracy,
             self.accuracy_ci[0],
             self.accuracy_ci[1],

@@ -161,6 +161,9 @@ fn write_folder(model: &TrainedModel, dir: &Path, card: &CardInfo) -> Result<()>
         "validation_size": model.validation_size,
         "device": model.device_kind,
         "seconds": model.seconds,
+        "temperature": model.temperature,
+        "head_start": model.head_start,
+        "calibrated_on": model.calibrated_on,
         "pooling_export": if extra_layer {
             format!("mean pooling exported as an extra encoder layer (lambda {LAMBDA:e}) and an epsilon-linear head (epsilon {EPSILON:e})")
         } else {
@@ -183,6 +186,16 @@ fn write_folder(model: &TrainedModel, dir: &Path, card: &CardInfo) -> Result<()>
         &dir.join("validation.svg"),
         &charts::validation_chart_svg(&model.history),
     )?;
+    if let Some(c) = card
+        .test_metrics
+        .as_ref()
+        .and_then(|m| m.calibration.as_ref())
+    {
+        write_text(
+            &dir.join("reliability.svg"),
+            &c.chart_svg("Reliability on the held-out test texts"),
+        )?;
+    }
     write_text(
         &dir.join("README.md"),
         &model_card(model, card, extra_layer),
@@ -426,6 +439,26 @@ fn model_card(model: &TrainedModel, card: &CardInfo, extra_layer: bool) -> Strin
     if let Some(t) = &card.test_metrics {
         s.push_str(&table("Held-out test", t));
     }
+    let calibration = if model.calibrated_on == "none" {
+        "The probabilities are the classifier's own: nothing was held out to calibrate them on."
+            .to_string()
+    } else {
+        format!(
+            "The probabilities are calibrated: a temperature of {:.3}, fitted on {} predictions, is folded into the classifier's last layer, so transformers reports the same calibrated probabilities.",
+            model.temperature, model.calibrated_on
+        )
+    };
+    let measured = card
+        .test_metrics
+        .as_ref()
+        .and_then(|m| m.calibration.as_ref())
+        .map_or_else(String::new, |c| {
+            format!(
+                " Expected calibration error on the test texts (15 bins): {:.4} calibrated, {:.4} before.\n\n![reliability](reliability.svg)",
+                c.ece, c.ece_uncalibrated
+            )
+        });
+    s.push_str(&format!("## Confidence\n\n{calibration}{measured}\n\n"));
     s.push_str("![loss](loss.svg)\n\n![validation](validation.svg)\n");
     s
 }

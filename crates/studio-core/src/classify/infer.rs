@@ -28,6 +28,7 @@ pub struct Predictor {
     labels: Vec<String>,
     device: Device,
     batch_size: usize,
+    temperature: f64,
 }
 
 impl Predictor {
@@ -40,14 +41,28 @@ impl Predictor {
             found: "a base model without a trained classifier (config.json has no id2label); train one with `studio train`".into(),
         })?;
         let store = ParamStore::from_tensors(folder.load_tensors(device)?, device)?;
-        let model = Classifier::load(&store, &folder.config, Pooling::Cls, 1.0).map_err(|e| {
-            StudioError::UnsupportedModel {
-                path: dir.to_path_buf(),
-                found: format!("a model whose classifier head cannot be built ({e})"),
-            }
-        })?;
+        let model =
+            Classifier::load(&store, &folder.config, folder.head_pooling(), 1.0).map_err(|e| {
+                StudioError::UnsupportedModel {
+                    path: dir.to_path_buf(),
+                    found: format!("a model whose classifier head cannot be built ({e})"),
+                }
+            })?;
         let tokenizer = folder.tokenizer(folder.config.max_tokens())?;
-        Self::new(model, tokenizer, labels, device.clone())
+        Ok(Self::new(model, tokenizer, labels, device.clone())?
+            .with_temperature(folder.temperature()))
+    }
+
+    /// Records the temperature already folded into the head (for the "before
+    /// calibration" figures; predictions do not change).
+    pub fn with_temperature(mut self, temperature: f64) -> Self {
+        self.temperature = temperature;
+        self
+    }
+
+    /// The temperature folded into the head (1 for a model calibrated by nobody).
+    pub fn temperature(&self) -> f64 {
+        self.temperature
     }
 
     /// Wraps an in-memory model.
@@ -63,6 +78,7 @@ impl Predictor {
             labels,
             device,
             batch_size: 32,
+            temperature: 1.0,
         })
     }
 

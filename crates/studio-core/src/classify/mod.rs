@@ -4,7 +4,9 @@
 //! Layer: above `project`, `data`, `models` and `arch`; below `active`, `studies` and
 //! `ops`. Nothing here knows about a project file.
 
+pub mod calibrate;
 pub mod eval;
+pub mod explain;
 pub mod export;
 pub mod infer;
 pub mod probe;

@@ -113,7 +113,14 @@ impl LinearProbe {
         Ok(candle_nn::ops::softmax(&logits, D::Minus1)?.to_vec2::<f32>()?)
     }
 
-    /// Weight `[classes, d]` and bias `[classes]`.
+    /// Raw scores for `x [n, d]`, one row per input.
+    pub fn logits(&self, x: &Tensor) -> Result<Vec<Vec<f32>>> {
+        Ok(x.matmul(&self.w.t()?)?
+            .broadcast_add(&self.b)?
+            .to_vec2::<f32>()?)
+    }
+
+    /// The weights `[k, d]` and bias `[k]`.
     pub fn parts(&self) -> (&Tensor, &Tensor) {
         (&self.w, &self.b)
     }

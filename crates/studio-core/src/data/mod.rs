@@ -10,7 +10,7 @@ mod read;
 mod split;
 
 pub use read::{read_labeled, read_texts};
-pub use split::{stratified_split, Split};
+pub use split::{stratified_folds, stratified_split, Split};
 
 use crate::{Result, StudioError};
 

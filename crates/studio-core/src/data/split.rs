@@ -37,9 +37,40 @@ pub fn stratified_split(labels: &[usize], n_classes: usize, fraction: f64, seed:
     split
 }
 
+/// Assigns each item to one of `k` folds, per class: each class's items, shuffled with
+/// `seed`, are dealt round-robin, so every fold holds about `1/k` of every label. Returns
+/// the fold of each item. A class with fewer than `k` items leaves some folds without it.
+pub fn stratified_folds(labels: &[usize], n_classes: usize, k: usize, seed: u64) -> Vec<usize> {
+    let k = k.max(1);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut fold = vec![0; labels.len()];
+    let mut next = 0;
+    for class in 0..n_classes {
+        let mut idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        idx.shuffle(&mut rng);
+        for i in idx {
+            fold[i] = next % k;
+            next += 1;
+        }
+    }
+    fold
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_are_stratified_and_cover_every_item_once() {
+        let labels: Vec<usize> = (0..50).map(|i| usize::from(i % 5 == 0)).collect();
+        let folds = stratified_folds(&labels, 2, 5, 3);
+        for f in 0..5 {
+            let members: Vec<usize> = (0..50).filter(|&i| folds[i] == f).collect();
+            assert_eq!(members.len(), 10, "fold {f}");
+            assert_eq!(members.iter().filter(|&&i| labels[i] == 1).count(), 2);
+        }
+        assert_eq!(folds, stratified_folds(&labels, 2, 5, 3));
+    }
 
     #[test]
     fn split_is_stratified_and_seeded() {

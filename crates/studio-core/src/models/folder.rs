@@ -23,6 +23,11 @@ pub struct ModelFolder {
     pub natural_pooling: Pooling,
     /// Where [`ModelFolder::natural_pooling`] came from.
     pub pooling_source: PoolingSource,
+    /// True for one of our exports trained with mean pooling: its last encoder layer
+    /// only computes the mean and its head is linearised (see `classify::export`). We
+    /// read such a folder back as the model that was trained: without that layer, with
+    /// mean pooling and the mean head, so it can be trained further or predict directly.
+    pub mean_layer: bool,
 }
 
 /// Where a folder's pooling was read from. Why it matters: a sentence encoder read with
@@ -51,7 +56,7 @@ impl ModelFolder {
             Pooling::Cls => "[CLS] pooling",
         };
         match &self.pooling_source {
-            PoolingSource::Studio => format!("{p}, as recorded in the model's config.json"),
+            PoolingSource::Studio => format!("{p}, as recorded by the Sentiment Studio export it came from"),
             PoolingSource::SentenceTransformers(f) => format!("{p}, as {f} says"),
             PoolingSource::Catalog(id) => format!(
                 "{p}: the folder has no pooling files, but it is a copy of {id}, which was built for it"
@@ -87,7 +92,14 @@ impl ModelFolder {
                 found: "weights but no tokenizer.json or vocab.txt".into(),
             });
         }
-        let (natural_pooling, pooling_source) = pooling_of(dir, &config_json);
+        let (mut natural_pooling, mut pooling_source) = pooling_of(dir, &config_json);
+        let mut config = config;
+        let mean_layer = exported_with_mean_layer(dir) && config.layers > 1;
+        if mean_layer {
+            config.layers -= 1;
+            natural_pooling = Pooling::Mean;
+            pooling_source = PoolingSource::Studio;
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             config,
@@ -95,6 +107,7 @@ impl ModelFolder {
             weights,
             natural_pooling,
             pooling_source,
+            mean_layer,
         })
     }
 
@@ -114,6 +127,17 @@ impl ModelFolder {
         let names: Vec<String> = pairs.into_iter().map(|(_, n)| n).collect();
         // transformers writes LABEL_0.. for heads that were never named: not ours.
         (!names.is_empty() && !names.iter().all(|n| n.starts_with("LABEL_"))).then_some(names)
+    }
+
+    /// The temperature our export folded into the classifier (`training_args.json`);
+    /// 1 for any other folder.
+    pub fn temperature(&self) -> f64 {
+        std::fs::read_to_string(self.dir.join("training_args.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v.get("temperature").and_then(Value::as_f64))
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(1.0)
     }
 
     /// Loads the weights as f32 tensors under transformers' sequence-classification names
@@ -165,7 +189,65 @@ impl ModelFolder {
             }
             Some(_) => {}
         }
+        if self.mean_layer {
+            self.undo_mean_export(&mut out)?;
+        }
         Ok(out)
+    }
+
+    /// The pooling a classifier read from this folder predicts with: the mean for our
+    /// exports read back without their mean layer, else the first token (what
+    /// transformers' sequence classifiers use).
+    pub fn head_pooling(&self) -> Pooling {
+        if self.mean_layer {
+            Pooling::Mean
+        } else {
+            Pooling::Cls
+        }
+    }
+
+    /// Drops the export's mean layer and composes its linearised head back into the
+    /// mean head: the head computes `O·act(D·f + d) + o` with `act` linear on its inputs
+    /// (tanh near 0 with `D = εI`; ReLU shifted positive for DistilBERT), which is
+    /// `(O·D)·f + (O·d + o)`.
+    fn undo_mean_export(&self, t: &mut HashMap<String, Tensor>) -> Result<()> {
+        let n = names::layer(self.config.family, self.config.layers);
+        for lin in [
+            &n.query,
+            &n.key,
+            &n.value,
+            &n.attn_out,
+            &n.attn_norm,
+            &n.ffn_in,
+            &n.ffn_out,
+            &n.ffn_norm,
+        ] {
+            t.remove(&lin.weight());
+            t.remove(&lin.bias());
+        }
+        let (dense, out) = (
+            names::head_dense(self.config.family),
+            names::head_out(self.config.family),
+        );
+        let mut take = |name: String| {
+            t.remove(&name)
+                .ok_or_else(|| StudioError::UnsupportedModel {
+                    path: self.dir.clone(),
+                    found: format!("an export without its classifier weight {name}"),
+                })
+        };
+        let (d_w, d_b, o_w, o_b) = (
+            take(dense.weight())?,
+            take(dense.bias())?,
+            take(out.weight())?,
+            take(out.bias())?,
+        );
+        let w = o_w.matmul(&d_w)?;
+        let b = (o_w.matmul(&d_b.unsqueeze(1)?)?.squeeze(1)? + o_b)?;
+        let mean = names::mean_head();
+        t.insert(mean.weight(), w);
+        t.insert(mean.bias(), b);
+        Ok(())
     }
 
     /// Refuses a PyTorch pickle whose tensors declare more bytes than the file holds.
@@ -226,6 +308,16 @@ fn canonical_name(name: &str, prefix: &str) -> Option<String> {
     // "model.", "bert.", "roberta." under another family's prefix, MLM heads (cls.,
     // lm_head., vocab_*): not part of an encoder we build.
     None
+}
+
+/// Whether `dir` is one of our exports of a mean-pooled classifier (its
+/// `training_args.json` says so).
+fn exported_with_mean_layer(dir: &Path) -> bool {
+    read_json(&dir.join("training_args.json")).is_some_and(|a| {
+        a.get("pooling_export")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("mean pooling exported as an extra encoder layer"))
+    })
 }
 
 /// The pooling a folder was built for, and where that was read (see [`PoolingSource`]):

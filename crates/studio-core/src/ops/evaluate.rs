@@ -5,7 +5,7 @@
 use super::runs::{run_with_model, RunSummary};
 use super::Engine;
 use crate::classify::eval::Metrics;
-use crate::classify::infer::Predictor;
+use crate::classify::infer::{Prediction, Predictor};
 use crate::data::{read_labeled, LabeledData};
 use crate::progress::{CancelToken, Event, Observer};
 use crate::project::{Project, SplitName};
@@ -56,10 +56,123 @@ impl Scored {
 pub struct RunEvaluation {
     /// The run.
     pub run: RunSummary,
-    /// The score.
+    /// The score on the test split.
     pub score: Scored,
     /// Every test text with the model's label.
     pub items: Vec<EvalItem>,
+    /// When the test split is too small to trust: a stratified k-fold estimate on every
+    /// labelled text of the project.
+    pub cross_validation: Option<CrossValidated>,
+    /// Which of the two the faces put in the headline.
+    pub headline: Estimate,
+}
+
+/// Which estimate a face shows in large type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Estimate {
+    /// The held-out test split (enough texts of every label).
+    Test,
+    /// Cross-validation (the test split has fewer than [`super::MIN_TRUSTED_PER_LABEL`]
+    /// texts of some label).
+    CrossValidation,
+}
+
+/// How a cross-validated estimate was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CvMethod {
+    /// The run's own method (a head on the base model's sentence vectors): each fold
+    /// retrains exactly what the run trained.
+    Run,
+    /// The fast classifier (a linear head on the base model's sentence vectors) in
+    /// place of the run's method, which would take too long to train k times; it
+    /// estimates what the labels support, usually a little below the run.
+    Fast,
+}
+
+/// A stratified k-fold cross-validated score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrossValidated {
+    /// Folds.
+    pub k: usize,
+    /// What was trained on each fold.
+    pub method: CvMethod,
+    /// The out-of-fold predictions of every labelled text, scored together.
+    pub score: Scored,
+}
+
+/// Most folds of a cross-validated estimate.
+pub const CV_FOLDS: usize = 5;
+
+/// Scores the project's labelled texts (every split) by stratified k-fold
+/// cross-validation with a head on `base`'s sentence vectors: `None` when some label
+/// has fewer than two texts.
+pub fn cross_validate(
+    engine: &Engine,
+    project: &Path,
+    run: &RunSummary,
+    settings: &serde_json::Value,
+    cancel: &CancelToken,
+) -> Result<Option<CrossValidated>> {
+    use crate::classify::probe::{LinearProbe, ProbeOptions};
+    let data = Project::open(project)?.all_labelled()?;
+    let k_labels = data.label_names.len();
+    let rarest = (0..k_labels)
+        .map(|c| data.labels.iter().filter(|&&l| l == c).count())
+        .filter(|&n| n > 0)
+        .min()
+        .unwrap_or(0);
+    if rarest < 2 || data.len() < 4 {
+        return Ok(None);
+    }
+    let k = CV_FOLDS.min(rarest);
+    let base = engine.base_model(&run.base_model)?;
+    let x = engine
+        .embedder(&base)?
+        .embed_tensor(&data.texts, cancel, |_| {})?;
+    let opts = ProbeOptions {
+        l2: settings
+            .get("head_l2")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(1.0),
+        iterations: 500,
+        balanced: settings
+            .get("class_weights")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+    };
+    let folds = crate::data::stratified_folds(&data.labels, k_labels, k, 0x00cf_01d5);
+    let mut predicted = vec![0usize; data.len()];
+    let device = x.device().clone();
+    let rows = |idx: &[usize]| -> Result<candle_core::Tensor> {
+        let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
+        Ok(x.index_select(&candle_core::Tensor::from_vec(ids, idx.len(), &device)?, 0)?)
+    };
+    for fold in 0..k {
+        cancel.check()?;
+        let (fit, held): (Vec<usize>, Vec<usize>) =
+            (0..data.len()).partition(|&i| folds[i] != fold);
+        let y: Vec<usize> = fit.iter().map(|&i| data.labels[i]).collect();
+        let probe = LinearProbe::fit(&rows(&fit)?, &y, k_labels, &opts)?;
+        for (i, l) in held.iter().zip(probe.logits(&rows(&held)?)?) {
+            predicted[*i] = crate::classify::infer::argmax(&l);
+        }
+    }
+    let method = if run.method == Some(crate::classify::train::Mode::Head) {
+        CvMethod::Run
+    } else {
+        CvMethod::Fast
+    };
+    Ok(Some(CrossValidated {
+        k,
+        method,
+        score: Scored::of(Metrics::compute(
+            &data.labels,
+            &predicted,
+            &data.label_names,
+        )),
+    }))
 }
 
 /// Predicts `data` (labels in any order, matched by name) and scores it in the model's
@@ -72,8 +185,13 @@ pub fn score(
 ) -> Result<Metrics> {
     let truth = truth_ids(predictor.labels(), data, source)?;
     let preds = predictor.predict(&data.texts, cancel)?;
-    let predicted: Vec<usize> = preds.iter().map(|p| p.label_id).collect();
-    Ok(Metrics::compute(&truth, &predicted, predictor.labels()))
+    Ok(metrics_of(predictor, &truth, &preds))
+}
+
+/// Metrics, with calibration, of predictions against true label ids.
+fn metrics_of(predictor: &Predictor, truth: &[usize], preds: &[Prediction]) -> Metrics {
+    let logits: Vec<Vec<f32>> = preds.iter().map(|p| p.logits.clone()).collect();
+    Metrics::of_logits(truth, &logits, predictor.labels(), predictor.temperature())
 }
 
 /// The label ids of `data` in the model's label order `labels`.
@@ -131,6 +249,12 @@ pub fn evaluate_run(
 ) -> Result<RunEvaluation> {
     let p = Project::open(project)?;
     let (summary, dir) = run_with_model(&p, run)?;
+    let settings = p
+        .runs()?
+        .into_iter()
+        .find(|r| r.id == summary.id)
+        .map(|r| r.record.settings)
+        .unwrap_or_default();
     let rows = p.labelled_rows(SplitName::Test)?;
     drop(p);
     if rows.is_empty() {
@@ -148,8 +272,7 @@ pub fn evaluate_run(
     )?;
     let truth = truth_ids(predictor.labels(), &data, project)?;
     let preds = predictor.predict(&data.texts, cancel)?;
-    let predicted: Vec<usize> = preds.iter().map(|p| p.label_id).collect();
-    let metrics = Metrics::compute(&truth, &predicted, predictor.labels());
+    let metrics = metrics_of(&predictor, &truth, &preds);
     let items = rows
         .into_iter()
         .zip(&preds)
@@ -161,9 +284,25 @@ pub fn evaluate_run(
             confidence: p.probs.get(p.label_id).copied().unwrap_or(0.0),
         })
         .collect();
+    let score = Scored::of(metrics);
+    let cross_validation = if score.too_small {
+        observer.on_event(&Event::Phase {
+            name: "cross-validate".into(),
+            total: None,
+        });
+        cross_validate(engine, project, &summary, &settings, cancel)?
+    } else {
+        None
+    };
     Ok(RunEvaluation {
+        headline: if cross_validation.is_some() {
+            Estimate::CrossValidation
+        } else {
+            Estimate::Test
+        },
         run: summary,
-        score: Scored::of(metrics),
+        score,
         items,
+        cross_validation,
     })
 }

@@ -2,6 +2,7 @@
 //! pane shows the model's guesses from there).
 
 use super::Engine;
+use crate::classify::explain::{explain, Explanation};
 use crate::classify::infer::{Prediction, Predictor};
 use crate::data::{csv_field, read_texts};
 use crate::progress::{CancelToken, Event, Observer};
@@ -34,6 +35,22 @@ pub fn predict_texts(
         predictor.predict(texts, cancel)?,
         predictor.labels().to_vec(),
     ))
+}
+
+/// Classifies `texts` with the exported model in `model` and weighs the words behind
+/// each prediction (see [`crate::classify::explain`]).
+pub fn explain_texts(
+    engine: &Engine,
+    model: &Path,
+    texts: &[String],
+    cancel: &CancelToken,
+) -> Result<Vec<Explanation>> {
+    if texts.is_empty() {
+        return Err(StudioError::InvalidSetting(
+            "no texts to explain; give at least one".into(),
+        ));
+    }
+    explain(engine.predictor(model)?.as_ref(), texts, cancel)
 }
 
 /// What `predict_file` reads and writes.

@@ -1,5 +1,7 @@
 //! Studies on labelled files, written to a report folder: the fine-tuning learning curve
-//! (`studio report curve`) and the active-learning simulation (`studio report active`).
+//! (`studio report curve`), the active-learning simulation (`studio report active`), the
+//! faithfulness of explanations (`studio report explain`) and continued training on a
+//! new domain (`studio report transfer`).
 //! Not to be confused with the project learning curve the app draws after a run
 //! ([`super::suggest::learning_curve`]: the fast classifier on a project's own labels).
 
@@ -14,6 +16,8 @@ use crate::studies::curve::{
     curve_svg, forecast, learning_curve, sample_per_class, summarize, CurvePoint, CurveRow,
     CurveSpec, Forecast,
 };
+use crate::studies::faithfulness::{faithfulness, Faithfulness};
+use crate::studies::transfer::{transfer, Transfer, TransferSpec};
 use crate::{Result, StudioError};
 use std::path::{Path, PathBuf};
 
@@ -225,4 +229,81 @@ pub fn active_report(
         }),
     )?;
     Ok(ActiveReport { points, reach })
+}
+
+/// Measures how faithful the explanations of the exported model `model` are on the
+/// labelled file `files.test` (the first `files.test_limit` texts), for each `k`, and
+/// how long one explanation takes; writes `faithfulness.json` into `files.out`.
+pub fn faithfulness_report(
+    engine: &Engine,
+    model: &Path,
+    files: &StudyFiles,
+    ks: &[usize],
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<Faithfulness> {
+    let predictor = engine.predictor(model)?;
+    let mut test = read_labeled(&files.test, &files.text_col, &files.label_col, None)?;
+    if let Some(n) = files.test_limit {
+        let idx: Vec<usize> = (0..test.len().min(n)).collect();
+        test = test.subset(&idx);
+    }
+    create_dir(&files.out)?;
+    let seed = files.seeds.first().copied().unwrap_or(1);
+    let f = faithfulness(&predictor, &test.texts, ks, 100, seed, observer, cancel)?;
+    write_json(
+        &files.out.join("faithfulness.json"),
+        &serde_json::json!({
+            "model": model, "test": files.test, "texts": test.len(),
+            "method": "occlusion by word (CJK by character)", "rows": f.rows, "latency": f.latency,
+        }),
+    )?;
+    Ok(f)
+}
+
+/// Compares continuing from the fine-tuned classifier `from` with starting from
+/// `files.model` on a new domain (`files.data` to sample from, `files.test` to test
+/// on), at each size and seed; writes `transfer.json` into `files.out`.
+pub fn transfer_report(
+    engine: &Engine,
+    from: &Path,
+    files: &StudyFiles,
+    per_class: &[usize],
+    options: &TrainOptions,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+) -> Result<Transfer> {
+    let base = engine.base_model(&files.model)?;
+    let from_folder = crate::models::ModelFolder::open(from)?;
+    let (pool, test) = files.load()?;
+    let dev = engine.device()?;
+    create_dir(&files.out)?;
+    let spec = TransferSpec {
+        per_class: per_class.to_vec(),
+        seeds: files.seeds.clone(),
+        options: options.clone(),
+    };
+    let target = Target {
+        device: &dev.device,
+        kind: dev.kind,
+    };
+    let t = transfer(
+        &from_folder,
+        &base,
+        &pool,
+        &test,
+        &spec,
+        target,
+        observer,
+        cancel,
+    )?;
+    write_json(
+        &files.out.join("transfer.json"),
+        &serde_json::json!({
+            "from": from, "base": files.model, "data": files.data, "test": files.test,
+            "test_size": test.len(), "options": options, "points": t.points,
+            "from_alone": t.from_alone,
+        }),
+    )?;
+    Ok(t)
 }

@@ -28,6 +28,34 @@ pub struct TrainRequest {
     pub options: TrainOptions,
 }
 
+/// The fine-tuned classifier a run continues from: an exported folder, or, given a
+/// project, one of its runs by id (`3` or `run 3`). The folder becomes the run's base
+/// model: with the same labels its head trains on, with others only its encoder is kept
+/// (see [`crate::classify::train::HeadStart`]).
+pub fn continue_from(project: Option<&Path>, from: &str) -> Result<PathBuf> {
+    let id = from
+        .trim()
+        .trim_start_matches("run")
+        .trim()
+        .parse::<i64>()
+        .ok();
+    if let (Some(project), Some(id)) = (project, id) {
+        if !Path::new(from).exists() {
+            let p = Project::open(project)?;
+            return Ok(super::runs::run_with_model(&p, Some(id))?.1);
+        }
+    }
+    let dir = PathBuf::from(from);
+    let folder = ModelFolder::open(&dir)?;
+    if folder.label_names().is_none() {
+        return Err(StudioError::UnsupportedModel {
+            path: dir,
+            found: "a base model without a trained classifier; to continue training, give an exported classifier folder (or, with --project, a run id)".into(),
+        });
+    }
+    Ok(dir)
+}
+
 /// A finished project run.
 pub struct RunOutcome {
     /// The run's id in the project.
@@ -104,6 +132,7 @@ fn predictor_of(trained: &TrainedModel, device: &candle_core::Device) -> Result<
         trained.label_names.clone(),
         device.clone(),
     )
+    .map(|p| p.with_temperature(trained.temperature))
 }
 
 /// Trains a run on the project at `project` and records it there: status "running"

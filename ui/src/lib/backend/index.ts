@@ -61,6 +61,7 @@ export const backend = {
   appInfo: () => unwrap(commands.appInfo()),
   saveSettings: (locale: string | null, theme: string | null) =>
     unwrap(commands.saveSettings(locale, theme)),
+  setUnsureBelow: (value: number | null) => unwrap(commands.setUnsureBelow(value)),
   previewFile: (path: string, encoding: string | null) =>
     unwrap(commands.previewFile(path, encoding)),
   createProject: (
@@ -119,6 +120,8 @@ export const backend = {
     return { id, result: unwrap(commands.evaluateRun(runId, id)) };
   },
   predictText: (runId: number, text: string) => unwrap(commands.predictText(runId, text)),
+  /** Predictions and the words behind them (one batch of forward passes per text). */
+  explainTexts: (runId: number, texts: string[]) => unwrap(commands.explainTexts(runId, texts)),
   predictFile: (runId: number, path: string, onProgress: (p: Progress) => void) =>
     job(onProgress, (id, ch) => commands.predictFile(runId, path, id, ch)),
   /** A job: cancelled, it leaves the destination as it was. */

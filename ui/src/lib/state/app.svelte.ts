@@ -24,6 +24,23 @@ export class AppModel {
   theme = $state<Theme>('light');
   error = $state<string | null>(null);
 
+  /** Below this top probability a prediction is called "unsure" (the user's choice, else
+   * the engine's default). */
+  get unsureBelow(): number {
+    return this.info?.settings.unsureBelow ?? this.info?.defaultUnsureBelow ?? 0.7;
+  }
+
+  /** Saves the "unsure" threshold (a share, 0–1). */
+  async setUnsureBelow(v: number): Promise<void> {
+    if (!this.info || !(v >= 0 && v <= 1)) return;
+    this.info = { ...this.info, settings: { ...this.info.settings, unsureBelow: v } };
+    try {
+      await backend.setUnsureBelow(v);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
   /** The newest run with a model. */
   get latestRun(): RunInfo | null {
     return this.runs.find((r) => r.modelDir != null) ?? null;

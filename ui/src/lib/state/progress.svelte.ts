@@ -1,5 +1,5 @@
 // What a long job has reported so far, folded from its Progress events.
-import type { Charts, EpochUpdate, Progress, StepUpdate } from '../backend';
+import type { Charts, EpochUpdate, OverfittingDto, Progress, StepUpdate } from '../backend';
 
 export class JobProgress {
   phase = $state<string | null>(null);
@@ -9,6 +9,8 @@ export class JobProgress {
   step = $state<StepUpdate | null>(null);
   epochs = $state<EpochUpdate[]>([]);
   charts = $state<Charts | null>(null);
+  /** Set once the run has begun to overfit. */
+  overfitting = $state<OverfittingDto | null>(null);
 
   /** 0..1 within the current phase (steps while training), or null when unknown. */
   get fraction(): number | null {
@@ -48,6 +50,9 @@ export class JobProgress {
       case 'charts':
         this.charts = p.data;
         break;
+      case 'overfitting':
+        this.overfitting = p.data;
+        break;
     }
   }
 
@@ -59,5 +64,6 @@ export class JobProgress {
     this.step = null;
     this.epochs = [];
     this.charts = null;
+    this.overfitting = null;
   }
 }

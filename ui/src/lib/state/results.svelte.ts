@@ -1,13 +1,35 @@
 // Evaluate, Playground and Export panes.
 import { DATA_EXTENSIONS } from '../format';
 import { backend, BackendError } from '../backend';
-import type { BatchResult, EvalItem, EvalView, ExportInfo, PredictionDto } from '../backend';
+import type { BatchResult, EvalItem, EvalView, ExplanationDto, ExportInfo, MetricsDto, ModeName, PredictionDto } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
 /** The texts of confusion cell (truth, predicted). */
 export function cellItems(items: EvalItem[], truth: string, predicted: string): EvalItem[] {
   return items.filter((i) => i.truth === truth && i.predicted === predicted);
+}
+
+/** The top probability of a prediction. */
+export function topProb(p: PredictionDto): number {
+  return p.probs.find((x) => x.label === p.label)?.prob ?? 0;
+}
+
+/** Texts predicted wrong: everything off the confusion matrix's diagonal. */
+export function errorsOf(m: MetricsDto): number {
+  return m.confusion.reduce((sum, row, i) => sum + row.reduce((a, c, j) => a + (i === j ? 0 : c), 0), 0);
+}
+
+/** The most texts of one cell whose words are weighed at once. */
+export const EXPLAIN_CELL_LIMIT = 40;
+
+/** A retrain from the fix-errors loop: the same test texts scored before and after. */
+export interface FixOutcome {
+  fromRun: number;
+  toRun: number;
+  fixes: number;
+  before: MetricsDto;
+  after: MetricsDto;
 }
 
 export class EvalState {
@@ -18,6 +40,14 @@ export class EvalState {
   loading = $state(false);
   /** The evaluation job while it runs. */
   jobId = $state<number | null>(null);
+  /** The words behind the predictions of the open cell's texts, by text id. */
+  explained = $state<Record<number, ExplanationDto>>({});
+  /** Relabellings made here since the last retrain. */
+  fixes = $state(0);
+  /** The retrain job while it runs. */
+  retraining = $state(false);
+  retrainProgress = new JobProgress();
+  outcome = $state<FixOutcome | null>(null);
 
   constructor(private app: AppModel) {}
 
@@ -34,12 +64,14 @@ export class EvalState {
   async load(runId?: number): Promise<void> {
     const id = runId ?? this.runId ?? this.app.latestRun?.id;
     if (id == null) return;
+    if (id !== this.runId) this.explained = {};
     this.runId = id;
     this.loading = true;
     const job = backend.evaluateRun(id);
     this.jobId = job.id;
     try {
       this.view = await job.result;
+      if (this.cell) void this.explainCell();
     } catch (e) {
       if (!(e instanceof BackendError && e.kind === 'cancelled')) this.app.fail(e);
     } finally {
@@ -51,18 +83,81 @@ export class EvalState {
   pick(truth: string, predicted: string): void {
     this.cell = { truth, predicted };
     this.selected = 0;
+    void this.explainCell();
   }
 
-  /** Relabels the selected text of the open cell, then re-evaluates. */
-  async relabel(label: string): Promise<void> {
-    const item = this.items[this.selected];
+  /** Weighs the words behind the predictions of the open cell's texts (the first
+   * EXPLAIN_CELL_LIMIT not yet weighed). */
+  async explainCell(): Promise<void> {
+    const run = this.runId;
+    const todo = this.items.filter((i) => !(i.id in this.explained)).slice(0, EXPLAIN_CELL_LIMIT);
+    if (run == null || todo.length === 0) return;
+    try {
+      const e = await backend.explainTexts(run, todo.map((i) => i.text));
+      if (run !== this.runId) return;
+      const next = { ...this.explained };
+      todo.forEach((item, k) => (next[item.id] = e[k]));
+      this.explained = next;
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  /** Relabels the selected text of the open cell (or the text `id`), then re-evaluates. */
+  async relabel(label: string, id?: number): Promise<void> {
+    const item = id != null ? this.view?.items.find((i) => i.id === id) : this.items[this.selected];
     if (!item) return;
     try {
       const r = await backend.labelText(item.id, label);
       this.app.project = r.overview;
+      this.fixes += 1;
+      await this.load();
+      this.selected = Math.min(this.selected, Math.max(0, this.items.length - 1));
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  /** Undoes the last labelling action (here or in the Label pane), then re-evaluates. */
+  async undo(): Promise<void> {
+    try {
+      const r = await backend.undo(false);
+      this.app.project = r.overview;
+      this.fixes = Math.max(0, this.fixes - 1);
       await this.load();
     } catch (e) {
       this.app.fail(e);
+    }
+  }
+
+  /** "Retrain with these fixes": trains a run that continues from this run's model, then
+   * scores both on the same (current) test texts. */
+  async retrain(mode: ModeName | null = null): Promise<void> {
+    const from = this.runId;
+    if (from == null || this.retraining) return;
+    this.retraining = true;
+    this.outcome = null;
+    this.retrainProgress.reset();
+    try {
+      const job = backend.startTraining(
+        { modelId: this.app.modelId, preset: 'quick', mode, epochs: null, lr: null, seed: 42, fromRun: from },
+        (p) => this.retrainProgress.apply(p),
+      );
+      this.jobId = job.id;
+      const result = await job.result;
+      await this.app.refreshRuns();
+      await this.app.refreshProject();
+      const before = await backend.evaluateRun(from).result;
+      await this.load(result.runId);
+      if (this.view) {
+        this.outcome = { fromRun: from, toRun: result.runId, fixes: this.fixes, before: before.metrics, after: this.view.metrics };
+      }
+      this.fixes = 0;
+    } catch (e) {
+      if (!(e instanceof BackendError && e.kind === 'cancelled')) this.app.fail(e);
+    } finally {
+      this.retraining = false;
+      this.jobId = null;
     }
   }
 }
@@ -73,6 +168,8 @@ export class PlaygroundState {
   runB = $state<number | null>(null);
   a = $state<PredictionDto | null>(null);
   b = $state<PredictionDto | null>(null);
+  /** The words behind model A's prediction. */
+  words = $state<ExplanationDto | null>(null);
   batchResult = $state<BatchResult | null>(null);
   progress = new JobProgress();
   private seq = 0;
@@ -94,15 +191,17 @@ export class PlaygroundState {
     if (!text.trim() || runA == null) {
       this.a = null;
       this.b = null;
+      this.words = null;
       return;
     }
     try {
       const [a, b] = await Promise.all([
-        backend.predictText(runA, text),
+        backend.explainTexts(runA, [text]),
         this.runB != null ? backend.predictText(this.runB, text) : Promise.resolve(null),
       ]);
       if (seq !== this.seq) return;
-      this.a = a;
+      this.words = a[0] ?? null;
+      this.a = a[0]?.prediction ?? null;
       this.b = b;
     } catch (e) {
       this.app.fail(e);

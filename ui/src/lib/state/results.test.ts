@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { overview, run } from '../../test/fixtures';
 import { mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
-import { cellItems, defaultExportDir, EvalState, ExportState, PlaygroundState } from './results.svelte';
+import { cellItems, defaultExportDir, errorsOf, EvalState, ExportState, PlaygroundState } from './results.svelte';
 
 afterEach(reset);
 
@@ -20,6 +20,14 @@ const view = {
   metrics: { accuracy: 1 / 3, macroF1: 0.25, perClass: [], confusion: [[0, 2], [0, 1]], labels: ['negative', 'positive'], n: 3, majorityBaseline: 2 / 3, accuracyCi: [0.06, 0.79], macroF1Ci: [0, 0.67] },
   items,
 };
+
+function explanation(label: string, text: string) {
+  return {
+    prediction: { label, probs: [{ label, prob: 0.8 }] },
+    words: [{ word: text.split(' ')[0], weight: 0.3, start: 0, end: Array.from(text.split(' ')[0]).length }],
+    truncated: false,
+  };
+}
 
 function appWithRun() {
   const app = new AppModel();
@@ -52,26 +60,72 @@ describe('Evaluate', () => {
   });
 });
 
+describe('The fix-errors loop', () => {
+  it('weighs the words of a cell\'s texts, relabels with a button, undoes, and retrains from the run', async () => {
+    const after = { ...view.metrics, accuracy: 2 / 3, confusion: [[1, 1], [0, 1]] };
+    let evaluations = 0;
+    const m = mockBackend({
+      evaluate_run: (a) => {
+        evaluations += 1;
+        return a.runId === 2 ? { ...view, runId: 2, metrics: after } : view;
+      },
+      explain_texts: (a) => (a.texts as string[]).map((t) => explanation('positive', t)),
+      label_text: () => ({ changed: [], overview: overview({ undoable: 1 }) }),
+      undo: () => ({ changed: [], overview: overview({ undoable: 0 }) }),
+      start_training: () => ({ runId: 2, modelDir: '/runs/run-2', validation: null, test: after, lossSvg: '', validationSvg: '', seconds: 1, epochs: 1, why: 'quick', mode: 'head', reason: 'quick', rarest: 10, overfitting: null, temperature: 1, headStart: 'continued' }),
+      list_runs: () => [{ ...run, id: 2 }, run],
+      project_overview: () => overview(),
+    });
+    const app = appWithRun();
+    const st = new EvalState(app);
+    await st.load();
+    st.pick('negative', 'positive');
+    await tick();
+    expect(m.argsOf('explain_texts')[0]).toEqual({ runId: 1, texts: ['bad', 'awful'] });
+    expect(Object.keys(st.explained).map(Number)).toEqual([2, 3]);
+    await st.relabel('positive', 3);
+    expect(m.argsOf('label_text')[0]).toEqual({ id: 3, label: 'positive' });
+    expect(st.fixes).toBe(1);
+    await st.undo();
+    expect(m.argsOf('undo')[0]).toEqual({ redo: false });
+    expect(st.fixes).toBe(0);
+    await st.relabel('positive', 2);
+    await st.retrain();
+    expect(m.argsOf('start_training')[0].request).toMatchObject({ fromRun: 1 });
+    expect(st.outcome).toMatchObject({ fromRun: 1, toRun: 2, fixes: 1 });
+    expect(errorsOf(st.outcome!.before)).toBe(2);
+    expect(errorsOf(st.outcome!.after)).toBe(1);
+    expect(st.runId).toBe(2);
+    expect(st.fixes).toBe(0);
+    expect(evaluations).toBeGreaterThanOrEqual(5);
+  });
+});
+
 describe('Playground', () => {
   it('predicts after typing pauses, and keeps only the newest answer', async () => {
     const m = mockBackend({
-      predict_text: (a) => ({ label: String(a.text).includes('good') ? 'positive' : 'negative', probs: [] }),
+      explain_texts: (a) => (a.texts as string[]).map((text) => explanation(text.includes('good') ? 'positive' : 'negative', text)),
     });
     const st = new PlaygroundState(appWithRun(), 5);
     st.input('g');
     st.input('go');
     st.input('good');
     await new Promise((r) => setTimeout(r, 20));
-    expect(m.argsOf('predict_text')).toEqual([{ runId: 1, text: 'good' }]);
+    expect(m.argsOf('explain_texts')).toEqual([{ runId: 1, texts: ['good'] }]);
     expect(st.a?.label).toBe('positive');
+    expect(st.words?.words[0]).toMatchObject({ word: 'good', start: 0, end: 4 });
   });
 
   it('compares two runs side by side', async () => {
-    const m = mockBackend({ predict_text: (a) => ({ label: a.runId === 1 ? 'positive' : 'negative', probs: [] }) });
+    const m = mockBackend({
+      explain_texts: () => [explanation('positive', 'hmm')],
+      predict_text: (a) => ({ label: a.runId === 1 ? 'positive' : 'negative', probs: [] }),
+    });
     const st = new PlaygroundState(appWithRun(), 0);
     st.text = 'hmm';
     await st.setRuns(1, 2);
-    expect(m.argsOf('predict_text').map((a) => a.runId).sort()).toEqual([1, 2]);
+    expect(m.argsOf('explain_texts').map((a) => a.runId)).toEqual([1]);
+    expect(m.argsOf('predict_text').map((a) => a.runId)).toEqual([2]);
     expect(st.a?.label).toBe('positive');
     expect(st.b?.label).toBe('negative');
   });

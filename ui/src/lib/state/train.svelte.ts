@@ -14,6 +14,8 @@ export class TrainState {
   epochs = $state<number | null>(null);
   lr = $state<number | null>(null);
   seed = $state(42);
+  /** The run whose model the next run continues from ("Train again from this model"). */
+  fromRun = $state<number | null>(null);
   estimate = $state<Estimate | null>(null);
   running = $state(false);
   jobId = $state<number | null>(null);
@@ -45,6 +47,7 @@ export class TrainState {
       epochs: this.epochs,
       lr: this.lr,
       seed: this.seed,
+      fromRun: this.fromRun,
     };
   }
 
@@ -82,6 +85,16 @@ export class TrainState {
   async setPreset(p: PresetName): Promise<void> {
     this.preset = p;
     await this.refreshEstimate();
+  }
+
+  /** Trains again, continuing from run `runId`'s model rather than the base model. */
+  async trainAgainFrom(runId: number): Promise<void> {
+    this.fromRun = runId;
+    try {
+      await this.start();
+    } finally {
+      this.fromRun = null;
+    }
   }
 
   async start(): Promise<void> {

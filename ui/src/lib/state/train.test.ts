@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { overview, run } from '../../test/fixtures';
-import { mockBackend, reset, tick } from '../../test/ipc';
+import { fail, mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { TrainState } from './train.svelte';
 
@@ -141,13 +141,15 @@ describe('TrainState', () => {
     st.epochs = 3;
     const done = st.start();
     await tick();
-    expect(m.argsOf('start_training')[0].request).toEqual({ modelId: 'all-minilm-l6-v2', preset: 'quick', mode: null, epochs: 3, lr: null, seed: 42 });
+    expect(m.argsOf('start_training')[0].request).toEqual({ modelId: 'all-minilm-l6-v2', preset: 'quick', mode: null, epochs: 3, lr: null, seed: 42, fromRun: null });
     expect(st.running).toBe(true);
     m.progress('start_training', [
       { kind: 'phase', data: { name: 'train', total: 10 } },
       { kind: 'step', data: { step: 5, totalSteps: 10, epoch: 1, loss: 0.4, etaSecs: 3, elapsedSecs: 3 } },
       { kind: 'charts', data: { lossSvg: '<svg>l</svg>', validationSvg: '<svg>v</svg>' } },
+      { kind: 'overfitting', data: { turnedAt: 2, kept: 2 } },
     ]);
+    expect(st.progress.overfitting).toEqual({ turnedAt: 2, kept: 2 });
     expect(st.progress.fraction).toBeCloseTo(0.5);
     expect(st.progress.charts?.lossSvg).toBe('<svg>l</svg>');
     finish({ runId: 1, modelDir: '/runs/run-1', validation: metrics, test: metrics, lossSvg: '<svg>L</svg>', validationSvg: '<svg>V</svg>', seconds: 4, epochs: 3, why: 'quick', mode: 'head', reason: 'quick', rarest: 10 });
@@ -172,6 +174,24 @@ describe('TrainState', () => {
     await st.refreshCurve();
     expect(st.curve).toBeNull();
     expect(st.curveNote).toContain('at least 10');
+  });
+
+  it('trains again from a run\'s model, then starts from the base model again', async () => {
+    const m = mockBackend({
+      start_training: () => ({ runId: 2, modelDir: '/runs/run-2', validation: null, test: null, lossSvg: '', validationSvg: '', seconds: 1, epochs: 1, why: 'quick', mode: 'head', reason: 'quick', rarest: 10, overfitting: null, temperature: 1, headStart: 'continued' }),
+      list_runs: () => [],
+      project_overview: () => ({}),
+      learning_curve: () => fail('badInput', 'too few'),
+    });
+    const app = new AppModel();
+    ready(app);
+    const st = new TrainState(app);
+    await st.trainAgainFrom(1);
+    expect(m.argsOf('start_training')[0].request).toMatchObject({ fromRun: 1 });
+    expect(st.result?.headStart).toBe('continued');
+    expect(st.fromRun).toBeNull();
+    await st.start();
+    expect(m.argsOf('start_training')[1].request).toMatchObject({ fromRun: null });
   });
 
   it('tells a cancelled run from a failed one', async () => {

@@ -89,6 +89,7 @@ pub(super) fn run(
     let mut step_losses = Vec::new();
     let mut best: Option<Best> = None;
     let mut since_best = 0;
+    let mut overfit_told = false;
     for epoch in 1..=plan.epochs {
         let mut epoch_loss = 0f64;
         let mut epoch_batches = 0usize;
@@ -213,6 +214,12 @@ pub(super) fn run(
         };
         observer.on_event(&Event::Epoch(info.clone()));
         history.push(info);
+        if !overfit_told {
+            if let Some(o) = crate::progress::Overfitting::detect(&history) {
+                observer.on_event(&Event::Overfitting(o));
+                overfit_told = true;
+            }
+        }
         if since_best >= plan.patience {
             observer.on_event(&Event::Note {
                 message: format!(

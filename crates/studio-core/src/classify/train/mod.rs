@@ -52,6 +52,15 @@ pub struct TrainedModel {
     pub body_losses: Vec<f32>,
     /// Validation metrics of the kept (best) weights.
     pub validation: Metrics,
+    /// The temperature fitted on held-out predictions and already folded into the head
+    /// (see [`crate::classify::calibrate`]); the raw logits were these times it.
+    pub temperature: f64,
+    /// Where the temperature was fitted: "validation", "cross-validation" or "none".
+    pub calibrated_on: String,
+    /// Whether the run continued a fine-tuned classifier or started a new head.
+    pub head_start: HeadStart,
+    /// Where the run began to overfit, if it did.
+    pub overfitting: Option<crate::progress::Overfitting>,
     /// Examples trained on.
     pub train_size: usize,
     /// Examples validated on.
@@ -126,19 +135,16 @@ pub fn train(
     // Weights.
     let mut store = ParamStore::from_tensors(base.load_tensors(device)?, device)?;
     let cfg = base.config.clone();
-    if plan.pooling == Pooling::Mean {
-        // The pooler is unused with mean pooling; the export writes its own.
-        store.remove(&names::head_dense(cfg.family).weight());
-        store.remove(&names::head_dense(cfg.family).bias());
-    }
-    // A fine-tuned checkpoint's own head may have another label count: start afresh.
-    let out = names::head_out(cfg.family);
-    if let Some(w) = store.get_opt(&out.weight())? {
-        if w.dim(0)? != n_labels || plan.pooling == Pooling::Mean {
-            store.remove(&out.weight());
-            store.remove(&out.bias());
-        }
-    }
+    let head_start = reuse_head(
+        &mut store,
+        &cfg,
+        plan.pooling,
+        base.label_names(),
+        &data.label_names,
+    )?;
+    observer.on_event(&Event::Note {
+        message: head_start.describe().into(),
+    });
     Classifier::add_missing_head(&mut store, &cfg, plan.pooling, n_labels, plan.seed)?;
     let is_head = |name: &str| {
         let dense = names::head_dense(cfg.family).base;
@@ -266,6 +272,25 @@ pub fn train(
         )?,
     };
     drop(model);
+    observer.on_event(&Event::Phase {
+        name: "calibrate".into(),
+        total: None,
+    });
+    let (temperature, calibrated_on) = calibrate_head(
+        Calibrate {
+            store: &store,
+            cfg: &cfg,
+            plan: &plan,
+            features: features.as_ref(),
+            tokenizer: &tokenizer,
+            seqs: &seqs,
+            data,
+            split: &split,
+            device,
+        },
+        cancel,
+    )?;
+    let overfitting = crate::progress::Overfitting::detect(&fitted.history);
     Ok(TrainedModel {
         store,
         config: cfg,
@@ -277,12 +302,95 @@ pub fn train(
         step_losses: fitted.step_losses,
         body_losses,
         validation: fitted.validation,
+        temperature,
+        calibrated_on: calibrated_on.into(),
+        head_start,
+        overfitting,
         train_size: split.train.len(),
         validation_size: split.validation.len(),
         seconds: started.elapsed().as_secs_f64(),
         device_kind: target.kind.to_string(),
         plan,
     })
+}
+
+/// How a run's classifier head started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeadStart {
+    /// A base model without a classifier: a new head.
+    New,
+    /// A fine-tuned classifier with the same labels: its head, continued.
+    Continued,
+    /// A fine-tuned classifier with other labels: its encoder, with a new head.
+    NewLabels,
+}
+
+impl HeadStart {
+    /// One sentence for the run's notes and the model card.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::New => "a new classifier head on the base model",
+            Self::Continued => {
+                "continuing a fine-tuned classifier: same labels, so its encoder and its head go on training"
+            }
+            Self::NewLabels => {
+                "starting from a fine-tuned classifier with other labels: its encoder is kept, the head is new"
+            }
+        }
+    }
+}
+
+/// Keeps a fine-tuned head whose labels are the data's, its rows put in the data's
+/// label order, and drops any other head (and the head of the pooling not used), so
+/// [`Classifier::add_missing_head`] starts a new one.
+fn reuse_head(
+    store: &mut ParamStore,
+    cfg: &EncoderConfig,
+    pooling: Pooling,
+    base_labels: Option<Vec<String>>,
+    labels: &[String],
+) -> Result<HeadStart> {
+    let dense = names::head_dense(cfg.family);
+    let (head, unused) = match pooling {
+        // The pooler is unused with mean pooling; the export writes its own.
+        Pooling::Mean => (names::mean_head(), vec![dense, names::head_out(cfg.family)]),
+        Pooling::Cls => (names::head_out(cfg.family), vec![names::mean_head()]),
+    };
+    for n in unused {
+        store.remove(&n.weight());
+        store.remove(&n.bias());
+    }
+    let had_head = store.contains(&head.weight());
+    let order: Option<Vec<u32>> = base_labels.as_ref().and_then(|known| {
+        (known.len() == labels.len())
+            .then(|| {
+                labels
+                    .iter()
+                    .map(|l| known.iter().position(|k| k == l).map(|i| i as u32))
+                    .collect::<Option<Vec<u32>>>()
+            })
+            .flatten()
+    });
+    match order {
+        Some(order) if had_head => {
+            let idx = Tensor::from_vec(order, labels.len(), store.device())?;
+            for name in [head.weight(), head.bias()] {
+                let w = store.get(&name)?.index_select(&idx, 0)?;
+                store.set(&name, &w)?;
+            }
+            Ok(HeadStart::Continued)
+        }
+        _ => {
+            store.remove(&head.weight());
+            store.remove(&head.bias());
+            Ok(if had_head && base_labels.is_some() {
+                HeadStart::NewLabels
+            } else {
+                HeadStart::New
+            })
+        }
+    }
 }
 
 /// The split of a run and the settings it uses.
@@ -413,6 +521,126 @@ fn fit_probe_head(
         step_losses: losses,
         validation,
     })
+}
+
+/// What [`calibrate_head`] reads.
+struct Calibrate<'a> {
+    store: &'a ParamStore,
+    cfg: &'a EncoderConfig,
+    plan: &'a Plan,
+    /// Pooled features of every text (head and few-shot modes).
+    features: Option<&'a Tensor>,
+    tokenizer: &'a TextTokenizer,
+    seqs: &'a [Vec<u32>],
+    data: &'a LabeledData,
+    split: &'a crate::data::Split,
+    device: &'a Device,
+}
+
+/// Folds for the cross-validated temperature when nothing was held out.
+const CALIBRATION_FOLDS: usize = 5;
+
+/// Fits a temperature on held-out logits of the trained model and divides the head's
+/// last layer by it, so every later prediction (here, in the export, in transformers) is
+/// calibrated. Held out: the validation split; with none (a probe fitted on every label),
+/// out-of-fold logits of the same probe refitted by stratified cross-validation on the
+/// training features. Returns the temperature and what it was fitted on.
+fn calibrate_head(c: Calibrate<'_>, cancel: &CancelToken) -> Result<(f64, &'static str)> {
+    use crate::classify::calibrate::fit_temperature;
+    use crate::classify::probe::{LinearProbe, ProbeOptions};
+    let rows = |idx: &[usize], f: &Tensor| -> Result<Tensor> {
+        let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
+        Ok(f.index_select(&Tensor::from_vec(ids, idx.len(), c.device)?, 0)?)
+    };
+    let lora_scale = c.plan.lora_alpha / c.plan.lora_rank.max(1) as f64;
+    let (logits, truth, source) = if !c.split.validation.is_empty() {
+        let truth: Vec<usize> = c
+            .split
+            .validation
+            .iter()
+            .map(|&i| c.data.labels[i])
+            .collect();
+        let model = Classifier::load(c.store, c.cfg, c.plan.pooling, lora_scale)?;
+        let logits = match c.features {
+            Some(f) => model
+                .head(
+                    &rows(&c.split.validation, f)?,
+                    &crate::arch::ForwardCtx::eval(),
+                )?
+                .to_vec2::<f32>()?,
+            None => {
+                let seqs: Vec<Vec<u32>> = c
+                    .split
+                    .validation
+                    .iter()
+                    .map(|&i| c.seqs[i].clone())
+                    .collect();
+                crate::classify::infer::logits_for(
+                    &model,
+                    c.tokenizer,
+                    &seqs,
+                    c.device,
+                    32,
+                    cancel,
+                )?
+            }
+        };
+        (logits, truth, "validation")
+    } else if let Some(f) = c.features {
+        let train = &c.split.train;
+        let y: Vec<usize> = train.iter().map(|&i| c.data.labels[i]).collect();
+        let k = c.data.label_names.len();
+        let folds = crate::data::stratified_folds(&y, k, CALIBRATION_FOLDS, c.plan.seed);
+        let x = rows(train, f)?;
+        let mut logits = vec![Vec::new(); y.len()];
+        for fold in 0..CALIBRATION_FOLDS {
+            cancel.check()?;
+            let (fit, held): (Vec<usize>, Vec<usize>) =
+                (0..y.len()).partition(|&i| folds[i] != fold);
+            let fit_y: Vec<usize> = fit.iter().map(|&i| y[i]).collect();
+            let classes = fit_y
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            if held.is_empty() || classes < 2 {
+                continue;
+            }
+            let probe = LinearProbe::fit(
+                &rows(&fit, &x)?,
+                &fit_y,
+                k,
+                &ProbeOptions {
+                    l2: c.plan.head_l2,
+                    iterations: 500,
+                    balanced: c.plan.class_weights,
+                },
+            )?;
+            for (i, l) in held.iter().zip(probe.logits(&rows(&held, &x)?)?) {
+                logits[*i] = l;
+            }
+        }
+        let (logits, truth): (Vec<Vec<f32>>, Vec<usize>) = logits
+            .into_iter()
+            .zip(y)
+            .filter(|(l, _)| !l.is_empty())
+            .unzip();
+        (logits, truth, "cross-validation")
+    } else {
+        return Ok((1.0, "none"));
+    };
+    if logits.is_empty() {
+        return Ok((1.0, "none"));
+    }
+    let t = fit_temperature(&logits, &truth);
+    let head = match c.plan.pooling {
+        Pooling::Mean => names::mean_head(),
+        Pooling::Cls => names::head_out(c.cfg.family),
+    };
+    for name in [head.weight(), head.bias()] {
+        let w = c.store.get(&name)?;
+        c.store.set(&name, &(w / t)?)?;
+    }
+    Ok((t, source))
 }
 
 /// Adds LoRA matrices to the query, key, value and attention-output projections.
