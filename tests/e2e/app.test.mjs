@@ -215,9 +215,15 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
       env: { ...process.env, STUDIO_HOME: path.join(tmp, 'studio-home') },
     }).toString(),
   );
-  assert.equal(Number(await acc.getAttribute('data-value')), cliEval.accuracy, 'the app and `studio eval --project` disagree');
   assert.ok(cliEval.n > 0 && cliEval.n < 20, `test texts: ${cliEval.n}`);
-  await el('#eval-too-small');
+  // Too few test texts: both faces lead with the cross-validated estimate over every
+  // labelled text, and keep the test split's score as an aside.
+  assert.equal(cliEval.headline, 'cross-validation', 'the CLI does not lead with cross-validation');
+  const cv = cliEval.cross_validation;
+  assert.equal(cv.score.metrics.n, 21, 'cross-validation must cover every labelled text');
+  assert.equal(Number(await acc.getAttribute('data-value')), cv.score.metrics.accuracy, 'the app and `studio eval --project` disagree');
+  assert.match(await (await el('#eval-cv')).getText(), /21/);
+  assert.match(await (await el('#eval-test-small')).getText(), new RegExp(`${(cliEval.accuracy * 100).toFixed(1)}%`));
   // With a handful of test texts the interval is wide, and shown.
   assert.match(await (await el('#eval-accuracy-ci')).getText(), /95%/);
   // Open a cell that holds texts and check it lists them.

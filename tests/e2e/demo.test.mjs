@@ -1,5 +1,8 @@
 // The demo project opens in one click on a fresh machine (data fetched by scripts/setup),
-// with labelled and unlabelled texts, and the table view scrolls through it.
+// with labelled and unlabelled texts, and the table view scrolls through it. Trained, its
+// small test split brings a cross-validated headline; the fix-errors loop (relabel with a
+// button, undo, retrain from the model) shows before and after; the Playground shows the
+// words behind a prediction. Screenshots in English and Chinese.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,7 +22,7 @@ after(async () => {
   await stopApp(ctx);
 });
 
-test('the demo project opens with 200 of 2000 texts labelled, trains in one click and shows its learning curve', { timeout: 600_000 }, async () => {
+test('the demo project opens with 200 of 2000 texts labelled, trains in one click, shows its learning curve, a cross-validated score, the fix-errors loop and the words behind a prediction', { timeout: 900_000 }, async () => {
   const { browser } = ctx;
   const demo = await browser.$('#open-demo');
   await demo.waitForEnabled({ timeout: 15000 });
@@ -62,4 +65,67 @@ test('the demo project opens with 200 of 2000 texts labelled, trains in one clic
   await (await browser.$('#learning-curve')).scrollIntoView();
   await new Promise((r) => setTimeout(r, 300));
   await browser.saveScreenshot(path.join(SHOTS, '12-demo-learning-curve.png'));
+
+  const shot = async (name) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await browser.saveScreenshot(path.join(SHOTS, `${name}.png`));
+  };
+
+  // Playground: the words behind the prediction, highlighted; "unsure" follows the threshold.
+  await (await browser.$('#nav-playground')).click();
+  const text = await browser.$('#play-text');
+  await text.waitForExist({ timeout: 30000 });
+  await text.setValue('A gorgeous, witty film, though the ending drags.');
+  const words = await browser.$('#play-words');
+  await words.waitForExist({ timeout: 30000 });
+  const marks = await browser.$$('#play-words mark, #play-words .against');
+  assert.equal(marks.length, 8, 'every word of the text is weighed');
+  await shot('20-playground-explained');
+
+  // Evaluate: about 10 test texts a label, so the headline is a cross-validation.
+  await (await browser.$('#nav-evaluate')).click();
+  const cv = await browser.$('#eval-cv');
+  await cv.waitForExist({ timeout: 120000 });
+  assert.match(await cv.getText(), /cross-validation over all 200 labelled texts/);
+  await (await browser.$('#eval-test-small')).waitForExist();
+  // The fix-errors loop on an error cell (off the diagonal) that holds texts.
+  let cell = null;
+  for (const c of await browser.$$('.cm-cell:not(.diag)')) {
+    if (Number(await c.getText()) > 0) {
+      cell = c;
+      break;
+    }
+  }
+  assert.ok(cell, 'the model made no error on the test texts');
+  const truth = await cell.getAttribute('data-truth');
+  const predicted = await cell.getAttribute('data-predicted');
+  const before = Number(await cell.getText());
+  await cell.click();
+  await (await browser.$('#cell-items li .weights')).waitForExist({ timeout: 60000 });
+  // Relabel with a button, undo, relabel again.
+  await (await browser.$(`#cell-items .relabel-btn[data-label="${predicted}"]`)).click();
+  const retrain = await browser.$('#retrain-fixes');
+  await browser.waitUntil(async () => (await retrain.getText()).includes('(1)'), { timeout: 60000, timeoutMsg: 'the fix was not counted' });
+  await (await browser.$('#eval-undo')).click();
+  await browser.waitUntil(async () => (await retrain.getText()).includes('(0)'), { timeout: 60000, timeoutMsg: 'undo did not take the fix back' });
+  await browser.waitUntil(async () => Number(await (await browser.$(`.cm-cell[data-truth="${truth}"][data-predicted="${predicted}"]`)).getText()) === before, { timeout: 60000 });
+  await (await browser.$(`.cm-cell[data-truth="${truth}"][data-predicted="${predicted}"]`)).click();
+  await (await browser.$(`#cell-items .relabel-btn[data-label="${predicted}"]`)).waitForExist({ timeout: 30000 });
+  await (await browser.$(`#cell-items .relabel-btn[data-label="${predicted}"]`)).click();
+  await browser.waitUntil(async () => (await retrain.getText()).includes('(1)'), { timeout: 60000 });
+  await shot('21-fix-errors');
+  await retrain.click();
+  const outcome = await browser.$('#fix-outcome');
+  await outcome.waitForExist({ timeout: 480000, interval: 1000 });
+  await outcome.scrollIntoView();
+  await shot('22-fix-errors-retrained');
+
+  // The same in Chinese.
+  await (await browser.$('#locale')).selectByAttribute('value', 'zh');
+  await browser.waitUntil(async () => /修正前/.test(await outcome.getText()), { timeout: 10000 });
+  await shot('23-fix-errors-retrained-zh');
+  await (await browser.$('#nav-playground')).click();
+  await (await browser.$('#play-words')).waitForExist({ timeout: 30000 });
+  assert.match(await (await browser.$('#play-words')).getAttribute('aria-label'), /标签/);
+  await shot('24-playground-explained-zh');
 });

@@ -169,7 +169,13 @@ fn calibration_explanations_and_continued_training_from_the_cli() {
             .unwrap();
     let temperature = args["temperature"].as_f64().unwrap();
     assert!(temperature > 0.0 && temperature.is_finite());
-    assert_eq!(args["calibrated_on"], "validation");
+    // The tiny model may get every validation text right, and then nothing can be fitted
+    // (the fit itself is checked in the core's tests): the file must say which.
+    match args["calibrated_on"].as_str() {
+        Some("validation") => assert_ne!(temperature, 1.0),
+        Some("none") => assert_eq!(temperature, 1.0),
+        other => panic!("calibrated_on {other:?}"),
+    }
 
     // eval --json: the calibration error before and after, and the diagram's bins.
     let o = f.run(&[

@@ -201,6 +201,31 @@ fn an_explanation_weighs_each_word_by_what_deleting_it_does() {
             );
         }
     }
+    // A long text is weighed in two rounds: some words by their own deletion (the groups
+    // that moved the prediction most), the rest by an equal share of their group's.
+    let long: String = (0..60)
+        .map(|i| ["good", "fun", "plot", "awful", "the", "boring"][i % 6])
+        .collect::<Vec<_>>()
+        .join(" ");
+    let x = &explain(&p, std::slice::from_ref(&long), &cancel).unwrap()[0];
+    let spans = words(&long);
+    assert_eq!(x.words.len(), 60);
+    let id = x.prediction.label_id;
+    let own: Vec<bool> = spans
+        .iter()
+        .zip(&x.words)
+        .map(|(span, w)| {
+            let gone = &p
+                .predict(&[without(&long, std::slice::from_ref(span))], &cancel)
+                .unwrap()[0];
+            (w.weight - (x.prediction.probs[id] - gone.probs[id])).abs() < 1e-5
+        })
+        .collect();
+    let refined = own.iter().filter(|&&o| o).count();
+    assert!(
+        (3..=30).contains(&refined),
+        "{refined} of 60 words weighed alone"
+    );
 }
 
 struct ProjectSetup {

@@ -176,7 +176,7 @@ const en = {
   'eval.precision': 'Precision',
   'eval.recall': 'Recall',
   'eval.support': 'Texts',
-  'eval.confusion': 'Confusion matrix (rows: true label, columns: predicted). Click a cell to see its texts.',
+  'eval.confusion': 'Confusion matrix of the test texts (rows: true label, columns: predicted). Click a cell to see its texts, fix wrong labels and retrain.',
   'eval.cellTexts': 'True {truth}, predicted {predicted}: {n} texts. Press a label key to relabel the selected text.',
   'eval.pickCell': 'Pick a cell to list its texts.',
 
@@ -402,7 +402,7 @@ const zh: Partial<Record<MessageKey, string>> = {
   'eval.precision': '精确率',
   'eval.recall': '召回率',
   'eval.support': '文本数',
-  'eval.confusion': '混淆矩阵（行：真实标签，列：预测标签）。点击单元格查看其中的文本。',
+  'eval.confusion': '测试文本的混淆矩阵（行：真实标签，列：预测标签）。点击单元格查看其中的文本、修正错误标签并重新训练。',
   'eval.cellTexts': '真实为 {truth}、预测为 {predicted}：{n} 条。按标签键可重新标注选中的文本。',
   'eval.pickCell': '选择一个单元格以列出其中的文本。',
 

@@ -231,6 +231,13 @@ pub fn run(a: ReportArgs) -> Result<()> {
                 "one text at a time ({} texts, {:.1} words on average): median {:.1} ms, 90th percentile {:.1} ms",
                 l.texts, l.mean_words, l.median_ms, l.p90_ms
             );
+            println!(
+                "  of them as long as a typed sentence (at most {} words; {} texts): median {:.1} ms, 90th percentile {:.1} ms",
+                studio_core::ops::studies::TYPED_WORDS,
+                l.typed_texts,
+                l.typed_median_ms,
+                l.typed_p90_ms
+            );
             println!("report written to {}", out.display());
             Ok(())
         }

@@ -225,6 +225,10 @@ fn print_trained(model: &TrainedModel) {
             "confidence calibrated: temperature {:.3}, fitted on {} predictions",
             model.temperature, model.calibrated_on
         );
+    } else {
+        println!(
+            "confidence not calibrated: nothing held out could calibrate it (too few texts, or held-out predictions no better than always naming the most common label)"
+        );
     }
 }
 

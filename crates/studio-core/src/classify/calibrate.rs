@@ -39,16 +39,24 @@ pub fn nll_at(logits: &[Vec<f32>], truth: &[usize], t: f64) -> f64 {
 }
 
 /// The temperature that minimises the held-out negative log-likelihood: golden-section
-/// search on `ln T` (the NLL is unimodal in `1/T` for fixed logits). `1.0` when there is
-/// nothing to fit on, or when every held-out prediction is right and the NLL would drive
-/// `T` to zero (a perfectly separated set says nothing about how sure to be).
-pub fn fit_temperature(logits: &[Vec<f32>], truth: &[usize]) -> f64 {
+/// search on `ln T` (the NLL is unimodal in `1/T` for fixed logits). `None` when there
+/// is nothing to fit on, or when every held-out prediction is right and the NLL would drive
+/// `T` to zero (a perfectly separated set says nothing about how sure to be), or when the
+/// held-out predictions are right no more often than always naming the most common
+/// label: then the NLL falls all the way to the uniform distribution (`T` at its upper
+/// bound), which says the held-out models had no skill, not how sure the final model
+/// should be (it happens with a few labels split into even smaller folds).
+pub fn fit_temperature(logits: &[Vec<f32>], truth: &[usize]) -> Option<f64> {
     if logits.is_empty() {
-        return 1.0;
+        return None;
     }
-    let all_right = logits.iter().zip(truth).all(|(l, &y)| argmax(l) == y);
-    if all_right {
-        return 1.0;
+    let right = logits
+        .iter()
+        .zip(truth)
+        .filter(|(l, &y)| argmax(l) == y)
+        .count();
+    if right == logits.len() || right <= majority_count(truth) {
+        return None;
     }
     let (mut a, mut b) = (T_RANGE.0.ln(), T_RANGE.1.ln());
     let phi = (5f64.sqrt() - 1.0) / 2.0;
@@ -70,7 +78,16 @@ pub fn fit_temperature(logits: &[Vec<f32>], truth: &[usize]) -> f64 {
             fd = f(d);
         }
     }
-    ((a + b) / 2.0).exp()
+    Some(((a + b) / 2.0).exp())
+}
+
+/// Texts of the most common label in `truth`.
+fn majority_count(truth: &[usize]) -> usize {
+    let mut counts = std::collections::BTreeMap::new();
+    for &y in truth {
+        *counts.entry(y).or_insert(0usize) += 1;
+    }
+    counts.values().copied().max().unwrap_or(0)
 }
 
 /// One bin of the reliability diagram: predictions whose top probability falls in
@@ -214,7 +231,7 @@ mod tests {
     fn the_fitted_temperature_recovers_the_one_that_made_the_logits() {
         for t in [0.5, 1.0, 3.0] {
             let (logits, truth) = sample(t, 20_000);
-            let fitted = fit_temperature(&logits, &truth);
+            let fitted = fit_temperature(&logits, &truth).unwrap();
             assert!((fitted / t - 1.0).abs() < 0.08, "true {t}, fitted {fitted}");
             // And it is a minimum of the NLL.
             let at = nll_at(&logits, &truth, fitted);
@@ -224,9 +241,26 @@ mod tests {
     }
 
     #[test]
+    fn held_out_predictions_without_skill_leave_the_temperature_at_one() {
+        // Right on 2 of 6 with three of each label: worse than naming one label always,
+        // so the NLL alone would flatten everything (T at the top of its range).
+        let logits = vec![
+            vec![2.0, 0.0],
+            vec![0.0, 2.0],
+            vec![0.0, 2.0],
+            vec![0.0, 2.0],
+            vec![2.0, 0.0],
+            vec![2.0, 0.0],
+        ];
+        let truth = vec![0, 0, 0, 1, 1, 1];
+        assert!(nll_at(&logits, &truth, 19.0) < nll_at(&logits, &truth, 1.0));
+        assert_eq!(fit_temperature(&logits, &truth), None);
+    }
+
+    #[test]
     fn temperature_scaling_lowers_the_ece_of_over_confident_logits() {
         let (logits, truth) = sample(4.0, 5_000);
-        let t = fit_temperature(&logits, &truth);
+        let t = fit_temperature(&logits, &truth).unwrap();
         let scaled: Vec<Vec<f32>> = logits
             .iter()
             .map(|l| l.iter().map(|&x| (x as f64 / t) as f32).collect())
@@ -255,8 +289,8 @@ mod tests {
         // Bin of 0.9: conf 0.9, acc 0.5 → gap 0.4; bin of 0.6: conf 0.6, acc 1 → 0.4.
         let e = expected_calibration_error(&probs, &truth);
         assert!((e - 0.4).abs() < 1e-6, "{e}");
-        assert_eq!(fit_temperature(&[], &[]), 1.0);
+        assert_eq!(fit_temperature(&[], &[]), None);
         // All right: nothing to learn about confidence.
-        assert_eq!(fit_temperature(&[vec![2.0, 0.0]], &[0]), 1.0);
+        assert_eq!(fit_temperature(&[vec![2.0, 0.0]], &[0]), None);
     }
 }

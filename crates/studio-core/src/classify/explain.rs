@@ -3,7 +3,8 @@
 //! Each word (each character for Chinese, Japanese and Korean script) is deleted from the
 //! text in turn, and its weight is how much the predicted label's probability falls
 //! without it: positive words speak for the predicted label, negative ones against it.
-//! Why occlusion: it needs only forward passes (one batch of `words + 1` texts), works
+//! Why occlusion: it needs only forward passes (one batch of `words + 1` texts; long
+//! texts are weighed in two coarser-then-finer rounds, see [`explain`]), works
 //! for every model and mode we train, is already at word level (no merging of sub-word
 //! pieces, whose gradients disagree in sign), and it measures exactly what the
 //! faithfulness check asks: what deleting a word does (see
@@ -116,43 +117,133 @@ pub fn without(text: &str, drop: &[WordSpan]) -> String {
         .collect()
 }
 
-/// Explains each text's prediction by occlusion (see the module docs). The texts are
-/// predicted in one pass with all their variants.
+/// Texts with at most this many words have each word deleted in turn, in one round.
+/// Longer texts are weighed in two rounds (see [`explain`]), which keeps a long review
+/// from costing a forward pass per word.
+pub const ONE_ROUND_WORDS: usize = 32;
+
+/// Groups of a long text that are weighed again word by word in the second round.
+const REFINED_GROUPS: usize = 3;
+
+/// The contiguous word groups of a long text's first round: about `sqrt(3n)` of them,
+/// which makes the two rounds together cost about `2 sqrt(3n)` forward passes (50 for
+/// 200 words, instead of 200).
+fn groups(n: usize) -> Vec<std::ops::Range<usize>> {
+    let g = ((REFINED_GROUPS * n) as f64).sqrt().ceil() as usize;
+    let g = g.clamp(1, n.max(1));
+    (0..g).map(|i| i * n / g..(i + 1) * n / g).collect()
+}
+
+/// What one text is weighed by in the first round: each word, or groups of them.
+fn first_round(n: usize) -> Vec<std::ops::Range<usize>> {
+    if n <= ONE_ROUND_WORDS {
+        (0..n).map(|i| i..i + 1).collect()
+    } else {
+        groups(n)
+    }
+}
+
+/// Explains each text's prediction by occlusion (see the module docs). Short texts are
+/// weighed word by word in one pass. A text of more than [`ONE_ROUND_WORDS`] words is
+/// weighed in two: first contiguous groups of words are deleted, then the words of the
+/// [`REFINED_GROUPS`] groups that moved the prediction most (either way) are deleted one
+/// by one; a word of another group gets an equal share of its group's weight. All texts'
+/// variants of a round are predicted in one batch.
 pub fn explain(
     predictor: &Predictor,
     texts: &[String],
     cancel: &CancelToken,
 ) -> Result<Vec<Explanation>> {
-    let spans: Vec<Vec<WordSpan>> = texts.iter().map(|t| words(t)).collect();
+    let spans: Vec<Vec<WordSpan>> = texts
+        .iter()
+        .map(|t| {
+            let mut w = words(t);
+            w.truncate(MAX_EXPLAINED_WORDS);
+            w
+        })
+        .collect();
+    let units: Vec<Vec<std::ops::Range<usize>>> =
+        spans.iter().map(|ws| first_round(ws.len())).collect();
     let mut batch: Vec<String> = Vec::new();
-    for (text, ws) in texts.iter().zip(&spans) {
+    for ((text, ws), us) in texts.iter().zip(&spans).zip(&units) {
         batch.push(text.clone());
-        for w in ws.iter().take(MAX_EXPLAINED_WORDS) {
-            batch.push(without(text, std::slice::from_ref(w)));
+        for u in us {
+            batch.push(without(text, &ws[u.clone()]));
         }
     }
     let preds = predictor.predict(&batch, cancel)?;
-    let mut at = 0;
-    let mut out = Vec::with_capacity(texts.len());
-    for (text, ws) in texts.iter().zip(&spans) {
-        let full = preds[at].clone();
-        at += 1;
-        let chars: Vec<char> = text.chars().collect();
+    // First round: each unit's weight, and per text the units to weigh word by word.
+    let mut rest = preds.into_iter();
+    let mut fulls = Vec::with_capacity(texts.len());
+    let mut unit_weights: Vec<Vec<f32>> = Vec::with_capacity(texts.len());
+    for us in &units {
+        let full = rest.next().expect("one prediction per text");
         let label = full.label_id;
-        let mut weights = Vec::new();
-        for w in ws.iter().take(MAX_EXPLAINED_WORDS) {
-            weights.push(WordWeight {
-                word: chars[w.start..w.end].iter().collect(),
-                weight: full.probs[label] - preds[at].probs[label],
-                start: w.start,
-                end: w.end,
-            });
-            at += 1;
+        let gone: Vec<Prediction> = rest.by_ref().take(us.len()).collect();
+        unit_weights.push(
+            gone.iter()
+                .map(|g| full.probs[label] - g.probs[label])
+                .collect(),
+        );
+        fulls.push(full);
+    }
+    let refined: Vec<Vec<usize>> = units
+        .iter()
+        .zip(&unit_weights)
+        .map(|(us, w)| {
+            if us.iter().all(|u| u.len() == 1) {
+                return Vec::new();
+            }
+            let mut order: Vec<usize> = (0..us.len()).collect();
+            order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()));
+            order.truncate(REFINED_GROUPS);
+            order
+        })
+        .collect();
+    let mut second: Vec<String> = Vec::new();
+    for (((text, ws), us), r) in texts.iter().zip(&spans).zip(&units).zip(&refined) {
+        for &g in r {
+            for w in us[g].clone() {
+                second.push(without(text, std::slice::from_ref(&ws[w])));
+            }
         }
+    }
+    let preds2 = if second.is_empty() {
+        Vec::new()
+    } else {
+        predictor.predict(&second, cancel)?
+    };
+    let mut at2 = 0;
+    let mut out = Vec::with_capacity(texts.len());
+    for i in 0..texts.len() {
+        let (ws, us, full) = (&spans[i], &units[i], &fulls[i]);
+        let label = full.label_id;
+        let mut weight = vec![0f32; ws.len()];
+        for (u, &w) in us.iter().zip(&unit_weights[i]) {
+            for x in &mut weight[u.clone()] {
+                *x = w / u.len() as f32;
+            }
+        }
+        for &g in &refined[i] {
+            for w in us[g].clone() {
+                weight[w] = full.probs[label] - preds2[at2].probs[label];
+                at2 += 1;
+            }
+        }
+        let chars: Vec<char> = texts[i].chars().collect();
         out.push(Explanation {
-            prediction: full,
-            words: weights,
-            truncated: ws.len() > MAX_EXPLAINED_WORDS,
+            prediction: full.clone(),
+            words: ws
+                .iter()
+                .zip(weight)
+                .map(|(w, weight)| WordWeight {
+                    word: chars[w.start..w.end].iter().collect(),
+                    weight,
+                    start: w.start,
+                    end: w.end,
+                })
+                .collect(),
+            truncated: words(&texts[i]).len() > MAX_EXPLAINED_WORDS,
         });
     }
     Ok(out)
@@ -192,6 +283,21 @@ mod tests {
     fn chinese_is_split_into_characters_and_mixed_text_into_both() {
         assert_eq!(texts_of("房间很干净。"), ["房", "间", "很", "干", "净"]);
         assert_eq!(texts_of("wifi很慢"), ["wifi", "很", "慢"]);
+    }
+
+    #[test]
+    fn long_texts_are_weighed_in_groups_that_cover_every_word_once() {
+        for n in [ONE_ROUND_WORDS + 1, 65, 200] {
+            let g = groups(n);
+            assert_eq!(g.first().map(|r| r.start), Some(0));
+            assert_eq!(g.last().map(|r| r.end), Some(n));
+            assert!(g
+                .windows(2)
+                .all(|p| p[0].end == p[1].start && !p[0].is_empty()));
+            let passes = g.len() + REFINED_GROUPS * g.iter().map(|r| r.len()).max().unwrap();
+            assert!(passes * 2 < n + 1 || n < 70, "{n} words: {passes} passes");
+        }
+        assert_eq!(first_round(3), [0..1, 1..2, 2..3]);
     }
 
     #[test]

@@ -440,7 +440,7 @@ fn model_card(model: &TrainedModel, card: &CardInfo, extra_layer: bool) -> Strin
         s.push_str(&table("Held-out test", t));
     }
     let calibration = if model.calibrated_on == "none" {
-        "The probabilities are the classifier's own: nothing was held out to calibrate them on."
+        "The probabilities are the classifier's own: nothing held out could calibrate them (too few texts, or held-out predictions no better than always naming the most common label)."
             .to_string()
     } else {
         format!(

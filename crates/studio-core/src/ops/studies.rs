@@ -16,6 +16,7 @@ use crate::studies::curve::{
     curve_svg, forecast, learning_curve, sample_per_class, summarize, CurvePoint, CurveRow,
     CurveSpec, Forecast,
 };
+pub use crate::studies::faithfulness::TYPED_WORDS;
 use crate::studies::faithfulness::{faithfulness, Faithfulness};
 use crate::studies::transfer::{transfer, Transfer, TransferSpec};
 use crate::{Result, StudioError};

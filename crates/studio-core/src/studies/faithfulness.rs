@@ -38,7 +38,16 @@ pub struct Latency {
     pub median_ms: f64,
     /// 90th percentile milliseconds per text.
     pub p90_ms: f64,
+    /// The timed texts as long as a typed sentence (at most [`TYPED_WORDS`] words).
+    pub typed_texts: usize,
+    /// Their median milliseconds per text (0 when there are none).
+    pub typed_median_ms: f64,
+    /// Their 90th percentile milliseconds per text.
+    pub typed_p90_ms: f64,
 }
+
+/// Words (CJK characters) of a text as long as what one types into the Playground.
+pub const TYPED_WORDS: usize = 30;
 
 /// The whole measurement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,24 +132,37 @@ pub fn faithfulness(
 
 /// Explains each text on its own, as the Playground does, and times it.
 fn time_single(predictor: &Predictor, texts: &[String], cancel: &CancelToken) -> Result<Latency> {
-    let mut ms = Vec::with_capacity(texts.len());
-    let mut n_words = 0usize;
+    let mut timed = Vec::with_capacity(texts.len());
     for t in texts {
         let started = Instant::now();
         explain(predictor, std::slice::from_ref(t), cancel)?;
-        ms.push(started.elapsed().as_secs_f64() * 1e3);
-        n_words += words(t).len();
+        timed.push((words(t).len(), started.elapsed().as_secs_f64() * 1e3));
     }
-    ms.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        ms.get(((q * ms.len().saturating_sub(1) as f64).round()) as usize)
-            .copied()
-            .unwrap_or(0.0)
+    let quantiles = |mut ms: Vec<f64>| {
+        ms.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            ms.get(((q * ms.len().saturating_sub(1) as f64).round()) as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        (ms.len(), at(0.5), at(0.9))
     };
+    let n_words: usize = timed.iter().map(|(w, _)| w).sum();
+    let (n, median_ms, p90_ms) = quantiles(timed.iter().map(|(_, ms)| *ms).collect());
+    let (typed_texts, typed_median_ms, typed_p90_ms) = quantiles(
+        timed
+            .iter()
+            .filter(|(w, _)| *w <= TYPED_WORDS)
+            .map(|(_, ms)| *ms)
+            .collect(),
+    );
     Ok(Latency {
-        texts: ms.len(),
+        texts: n,
         mean_words: n_words as f64 / texts.len().max(1) as f64,
-        median_ms: at(0.5),
-        p90_ms: at(0.9),
+        median_ms,
+        p90_ms,
+        typed_texts,
+        typed_median_ms,
+        typed_p90_ms,
     })
 }

@@ -168,8 +168,9 @@ export class PlaygroundState {
   runB = $state<number | null>(null);
   a = $state<PredictionDto | null>(null);
   b = $state<PredictionDto | null>(null);
-  /** The words behind model A's prediction. */
-  words = $state<ExplanationDto | null>(null);
+  /** The words behind model A's prediction, with the text they were weighed for (shown
+   * only while it is still the text in the box). */
+  words = $state<{ text: string; explanation: ExplanationDto } | null>(null);
   batchResult = $state<BatchResult | null>(null);
   progress = new JobProgress();
   private seq = 0;
@@ -196,17 +197,45 @@ export class PlaygroundState {
     }
     try {
       const [a, b] = await Promise.all([
-        backend.explainTexts(runA, [text]),
+        backend.predictText(runA, text),
         this.runB != null ? backend.predictText(this.runB, text) : Promise.resolve(null),
       ]);
       if (seq !== this.seq) return;
-      this.words = a[0] ?? null;
-      this.a = a[0]?.prediction ?? null;
+      this.a = a;
       this.b = b;
+      void this.explainNow();
     } catch (e) {
       this.app.fail(e);
     }
   }
+
+  /** Weighs the words behind model A's prediction once the prediction is shown: one
+   * explanation at a time (it costs a forward pass per word), always of the newest text;
+   * an answer for an older text is dropped. */
+  async explainNow(): Promise<void> {
+    if (this.explaining) {
+      this.explainAgain = true;
+      return;
+    }
+    this.explaining = true;
+    try {
+      do {
+        this.explainAgain = false;
+        const text = this.text;
+        const run = this.runA ?? this.app.latestRun?.id ?? null;
+        if (!text.trim() || run == null) break;
+        const e = await backend.explainTexts(run, [text]);
+        if (text === this.text && e[0]) this.words = { text, explanation: e[0] };
+      } while (this.explainAgain);
+    } catch (e) {
+      this.app.fail(e);
+    } finally {
+      this.explaining = false;
+    }
+  }
+
+  private explaining = false;
+  private explainAgain = false;
 
   async setRuns(a: number | null, b: number | null): Promise<void> {
     this.runA = a;

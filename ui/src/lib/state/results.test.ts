@@ -104,6 +104,7 @@ describe('The fix-errors loop', () => {
 describe('Playground', () => {
   it('predicts after typing pauses, and keeps only the newest answer', async () => {
     const m = mockBackend({
+      predict_text: (a) => ({ label: String(a.text).includes('good') ? 'positive' : 'negative', probs: [] }),
       explain_texts: (a) => (a.texts as string[]).map((text) => explanation(text.includes('good') ? 'positive' : 'negative', text)),
     });
     const st = new PlaygroundState(appWithRun(), 5);
@@ -111,9 +112,40 @@ describe('Playground', () => {
     st.input('go');
     st.input('good');
     await new Promise((r) => setTimeout(r, 20));
-    expect(m.argsOf('explain_texts')).toEqual([{ runId: 1, texts: ['good'] }]);
+    expect(m.argsOf('predict_text')).toEqual([{ runId: 1, text: 'good' }]);
     expect(st.a?.label).toBe('positive');
-    expect(st.words?.words[0]).toMatchObject({ word: 'good', start: 0, end: 4 });
+    // Then the words behind it, for the same text.
+    expect(m.argsOf('explain_texts')).toEqual([{ runId: 1, texts: ['good'] }]);
+    expect(st.words?.text).toBe('good');
+    expect(st.words?.explanation.words[0]).toMatchObject({ word: 'good', start: 0, end: 4 });
+  });
+
+  it('weighs words one text at a time and drops an answer for a text since changed', async () => {
+    let release: () => void = () => {};
+    const m = mockBackend({
+      predict_text: () => ({ label: 'positive', probs: [] }),
+      explain_texts: (a) =>
+        new Promise((r) => {
+          release = () => r((a.texts as string[]).map((t) => explanation('positive', t)));
+        }),
+    });
+    const st = new PlaygroundState(appWithRun(), 0);
+    st.text = 'first';
+    await st.predictNow();
+    st.text = 'second';
+    await st.predictNow();
+    await st.predictNow();
+    // One explanation in flight; the newer texts wait for it.
+    expect(m.argsOf('explain_texts')).toHaveLength(1);
+    release();
+    await tick();
+    await tick();
+    expect(st.words).toBeNull();
+    expect(m.argsOf('explain_texts').map((a) => a.texts)).toEqual([['first'], ['second']]);
+    release();
+    await tick();
+    await tick();
+    expect(st.words?.text).toBe('second');
   });
 
   it('compares two runs side by side', async () => {
@@ -124,8 +156,9 @@ describe('Playground', () => {
     const st = new PlaygroundState(appWithRun(), 0);
     st.text = 'hmm';
     await st.setRuns(1, 2);
+    await tick();
+    expect(m.argsOf('predict_text').map((a) => a.runId).sort()).toEqual([1, 2]);
     expect(m.argsOf('explain_texts').map((a) => a.runId)).toEqual([1]);
-    expect(m.argsOf('predict_text').map((a) => a.runId)).toEqual([2]);
     expect(st.a?.label).toBe('positive');
     expect(st.b?.label).toBe('negative');
   });
