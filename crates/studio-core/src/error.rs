@@ -152,7 +152,7 @@ pub enum StudioError {
         reason: String,
     },
     /// A downloaded file did not have the expected checksum.
-    #[error("{file} has sha256 {actual}, expected {expected}: the download is corrupt or was tampered with; it was not used")]
+    #[error("{file} does not match its published hash (got {actual}, expected {expected}): the download is corrupt or was tampered with; it was not used")]
     Checksum {
         /// The file.
         file: String,

@@ -360,3 +360,43 @@ fn a_pickle_declaring_a_giant_tensor_is_refused_not_allocated() {
     let good = studio_core::models::ModelFolder::open(&fixture).unwrap();
     assert!(good.load_tensors(&candle_core::Device::Cpu).is_ok());
 }
+
+/// A file over the size limit is refused before a byte of it is read (a sparse file:
+/// nothing is written to disk).
+#[test]
+fn a_file_over_the_size_limit_is_refused_before_reading() {
+    use studio_core::data::import::MAX_FILE_BYTES;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.csv");
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(MAX_FILE_BYTES + 1).unwrap();
+    let err = import(&path).unwrap_err();
+    assert_eq!(err.code(), "badFile", "{err}");
+    assert!(err.to_string().contains("over the limit of 4 GiB"), "{err}");
+}
+
+/// A file of more rows than one import takes is refused at the row that passes the
+/// limit, with the limit and what to do in the message.
+#[test]
+fn a_file_over_the_row_limit_is_refused() {
+    use studio_core::data::import::{Importer, MAX_IMPORT_ROWS};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.csv");
+    let mut body = String::from("text\n");
+    body.push_str(&"x\n".repeat(MAX_IMPORT_ROWS as usize + 1));
+    std::fs::write(&path, body).unwrap();
+    let importer = Importer::open(Input::Path(&path), &ImportOptions::default()).unwrap();
+    let mut rows = 0u64;
+    let err = importer
+        .stream(&mut Silent, &CancelToken::new(), &mut |_| {
+            rows += 1;
+            Ok(std::ops::ControlFlow::Continue(()))
+        })
+        .unwrap_err();
+    assert_eq!(rows, MAX_IMPORT_ROWS);
+    assert_eq!(err.code(), "badFile", "{err}");
+    assert!(
+        err.to_string().contains("more than 5000000 rows") && err.to_string().contains("split"),
+        "{err}"
+    );
+}

@@ -1,30 +1,54 @@
 //! Downloading a model from the Hugging Face hub (or any server with the hub's URL
 //! layout, such as a mirror set with `HF_ENDPOINT` or our tests' local server).
 //!
-//! We use hf-hub 0.4's blocking API: it resumes interrupted downloads, needs no async
-//! runtime inside the engine, and takes an explicit endpoint, so the engine never reads
-//! the environment itself.
+//! hf-hub names the repository's folder in the cache, as transformers' own cache does.
+//! The bytes move through our own loop on ureq (the client hf-hub itself uses), because
+//! hf-hub 0.4's blocking download can be neither cancelled inside a file nor bounded by
+//! a read timeout, and it checks no hash. Here every file:
+//! - comes from one commit: the first answer names the commit the revision points at
+//!   (`X-Repo-Commit`), and every later file is asked for at that commit, so a model
+//!   pushed to during a pull is never mixed from two versions;
+//! - is checked against the hash the hub publishes for it (`X-Linked-Etag`, the
+//!   sha256 of a large file; `ETag`, the git blob id of a small one) before it is used;
+//! - resumes from the bytes an interrupted pull left in the cache;
+//! - can be cancelled between any two chunks, and fails when the server sends nothing
+//!   for [`READ_TIMEOUT`].
 
 use crate::progress::{CancelToken, Event, Observer};
 use crate::{Result, StudioError};
-use hf_hub::api::sync::ApiBuilder;
-use hf_hub::api::Progress;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where to download from and where to keep the hub's cache.
 #[derive(Debug, Clone, Default)]
 pub struct HubOptions {
     /// Base URL; `None` means huggingface.co.
     pub endpoint: Option<String>,
-    /// hf-hub's blob cache (partial downloads resume from here).
+    /// The cache of downloaded files (partial downloads resume from here).
     pub cache_dir: PathBuf,
     /// The user's Hugging Face token, if they have one. Sent to huggingface.co only:
     /// a mirror or any other server named by `endpoint` never sees it.
     pub token: Option<String>,
+    /// A branch, tag or commit; `None` means `main`. Whatever it names is resolved to one
+    /// commit on the first file.
+    pub revision: Option<String>,
+    /// How long the server may send nothing before the pull fails; `None` means
+    /// [`READ_TIMEOUT`].
+    pub read_timeout: Option<Duration>,
 }
 
 /// The hub itself, the only server a token goes to.
 pub const OFFICIAL_ENDPOINT: &str = "https://huggingface.co";
+
+/// How long a server may send nothing before a download fails (it resumes on the next
+/// pull).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes read between two cancellation checks.
+const CHUNK: usize = 64 * 1024;
 
 impl HubOptions {
     /// Whether downloads go to huggingface.co itself.
@@ -37,6 +61,14 @@ impl HubOptions {
     /// The token to send: the user's for huggingface.co, none anywhere else.
     fn token_to_send(&self) -> Option<String> {
         self.is_official().then(|| self.token.clone()).flatten()
+    }
+
+    fn endpoint(&self) -> String {
+        self.endpoint
+            .as_deref()
+            .unwrap_or(OFFICIAL_ENDPOINT)
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 
@@ -56,39 +88,99 @@ const OPTIONAL: &[&str] = &[
     "sentence_bert_config.json",
 ];
 
-struct Forward<'a> {
-    observer: &'a mut dyn Observer,
-    file: String,
-    done: u64,
-    total: u64,
-    last_report: u64,
+/// The hash the hub publishes for a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Published {
+    /// sha256 of the content (large files, stored with git LFS).
+    Sha256(String),
+    /// git's blob id: sha1 of `"blob <len>\0"` and the content (small files).
+    GitSha1(String),
 }
 
-impl Progress for Forward<'_> {
-    fn init(&mut self, size: usize, filename: &str) {
-        self.total = size as u64;
-        self.file = filename.to_string();
-        self.observer.on_event(&Event::Phase {
-            name: format!("download {filename}"),
-            total: Some(self.total),
-        });
-    }
-    fn update(&mut self, size: usize) {
-        self.done += size as u64;
-        // At most ~200 updates per file.
-        if self.done - self.last_report >= (self.total / 200).max(1) || self.done == self.total {
-            self.last_report = self.done;
-            self.observer.on_event(&Event::Advance {
-                done: self.done,
-                total: Some(self.total),
-            });
+impl Published {
+    /// Reads an `ETag`/`X-Linked-Etag` value (quotes and a weak `W/` dropped). `None` when
+    /// it is not a hash (a mirror may send anything there).
+    fn parse(etag: &str) -> Option<Self> {
+        let v = etag.trim().trim_start_matches("W/").trim_matches('"');
+        let hex = v.chars().all(|c| c.is_ascii_hexdigit());
+        match v.len() {
+            64 if hex => Some(Self::Sha256(v.to_ascii_lowercase())),
+            40 if hex => Some(Self::GitSha1(v.to_ascii_lowercase())),
+            _ => None,
         }
     }
-    fn finish(&mut self) {}
+
+    fn hex(&self) -> &str {
+        match self {
+            Self::Sha256(h) | Self::GitSha1(h) => h,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Sha256(h) => format!("sha256 {h}"),
+            Self::GitSha1(h) => format!("git blob {h}"),
+        }
+    }
+}
+
+/// Hashes a file's bytes as the hub does for its kind.
+enum Hasher {
+    Sha256(Sha256),
+    GitSha1(Sha1),
+}
+
+impl Hasher {
+    fn new(kind: &Published, size: u64) -> Self {
+        match kind {
+            Published::Sha256(_) => Self::Sha256(Sha256::new()),
+            Published::GitSha1(_) => {
+                let mut h = Sha1::new();
+                h.update(format!("blob {size}\0").as_bytes());
+                Self::GitSha1(h)
+            }
+        }
+    }
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sha256(h) => h.update(bytes),
+            Self::GitSha1(h) => h.update(bytes),
+        }
+    }
+    fn finish(self) -> String {
+        match self {
+            Self::Sha256(h) => format!("{:x}", h.finalize()),
+            Self::GitSha1(h) => format!("{:x}", h.finalize()),
+        }
+    }
+}
+
+/// What the server said about one file before its bytes.
+struct Head {
+    /// The commit the revision resolved to.
+    commit: Option<String>,
+    /// The published hash.
+    hash: Option<Published>,
+    /// Where the bytes are (the file's own URL, or a CDN's after a redirect).
+    location: String,
+    /// Whether `location` is on the endpoint itself (so the token may go there).
+    same_host: bool,
+}
+
+/// One pull's connection to the server.
+struct Client<'a> {
+    agent: ureq::Agent,
+    opts: &'a HubOptions,
+    repo: &'a str,
+    /// The folder of this repository in the cache.
+    cache: PathBuf,
+    /// Set by the first file: every later file is asked for at this commit.
+    commit: Option<String>,
 }
 
 /// Downloads `repo` into `dest` (a folder that must not exist yet). Cancellation is
-/// checked between files; an interrupted file resumes on the next call.
+/// checked between chunks of every file; what was downloaded of a file resumes on the
+/// next call.
 pub fn download(
     repo: &str,
     opts: &HubOptions,
@@ -96,42 +188,23 @@ pub fn download(
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<()> {
-    // From our own cache, not hf-hub's default: that one reads the user's token file
-    // and would send it to whatever server `endpoint` names.
-    let mut builder = ApiBuilder::from_cache(hf_hub::Cache::new(opts.cache_dir.clone()))
-        .with_token(opts.token_to_send())
-        .with_progress(false);
-    if let Some(ep) = &opts.endpoint {
-        builder = builder.with_endpoint(ep.trim_end_matches('/').to_string());
-    }
-    let api = builder.build().map_err(|e| StudioError::Download {
-        what: repo.into(),
-        reason: e.to_string(),
-    })?;
-    let api_repo = api.model(repo.to_string());
+    let folder = hf_hub::Repo::model(repo.to_string()).folder_name();
+    let mut client = Client {
+        agent: ureq::AgentBuilder::new()
+            .try_proxy_from_env(true)
+            .timeout_connect(Duration::from_secs(15))
+            .timeout_read(opts.read_timeout.unwrap_or(READ_TIMEOUT))
+            .redirects(0)
+            .build(),
+        opts,
+        repo,
+        cache: opts.cache_dir.join(folder),
+        commit: None,
+    };
     std::fs::create_dir_all(dest).map_err(|e| StudioError::io("create the folder", dest, e))?;
     let mut fetch = |file: &str, observer: &mut dyn Observer| -> Result<PathBuf> {
         cancel.check()?;
-        let progress = Forward {
-            observer,
-            file: String::new(),
-            done: 0,
-            total: 0,
-            last_report: 0,
-        };
-        let cached = api_repo
-            .download_with_progress(file, progress)
-            .map_err(|e| StudioError::Download {
-                what: format!("{repo}/{file}"),
-                reason: describe(&e),
-            })?;
-        let target = dest.join(file);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StudioError::io("create the folder", parent, e))?;
-        }
-        std::fs::copy(&cached, &target).map_err(|e| StudioError::io("copy", &target, e))?;
-        Ok(target)
+        client.fetch(file, dest, observer, cancel)
     };
     for f in REQUIRED {
         fetch(f, observer)?;
@@ -149,10 +222,278 @@ pub fn download(
         match fetch(f, observer) {
             Ok(_) => {}
             Err(StudioError::Cancelled) => return Err(StudioError::Cancelled),
+            Err(e @ StudioError::Checksum { .. }) => return Err(e),
             Err(_) => {} // optional: absent on the server is fine
         }
     }
+    if let Some(commit) = &client.commit {
+        observer.on_event(&Event::Note {
+            message: format!("{repo}: every file from commit {commit}"),
+        });
+    }
     Ok(())
+}
+
+impl Client<'_> {
+    fn fail(&self, file: &str, reason: impl Into<String>) -> StudioError {
+        StudioError::Download {
+            what: format!("{}/{file}", self.repo),
+            reason: reason.into(),
+        }
+    }
+
+    /// Describes a transport error in words a user can act on.
+    fn transport(&self, file: &str, e: ureq::Error) -> StudioError {
+        match e {
+            ureq::Error::Status(404, _) => self.fail(file, NOT_FOUND),
+            ureq::Error::Status(code, r) => self.fail(
+                file,
+                format!(
+                    "the server answered {code} {}; try again later, or set HF_ENDPOINT to a mirror",
+                    r.status_text()
+                ),
+            ),
+            ureq::Error::Transport(t) => self.fail(
+                file,
+                format!("the server could not be reached or stopped answering ({t}); check the connection and pull again (it resumes where it stopped), or set HF_ENDPOINT to a mirror"),
+            ),
+        }
+    }
+
+    fn get(&self, url: &str, send_token: bool) -> ureq::Request {
+        let mut r = self.agent.get(url).set("accept-encoding", "identity").set(
+            "user-agent",
+            concat!("sentiment-studio/", env!("CARGO_PKG_VERSION")),
+        );
+        if send_token {
+            if let Some(t) = self.opts.token_to_send() {
+                r = r.set("authorization", &format!("Bearer {t}"));
+            }
+        }
+        r
+    }
+
+    /// Asks for the file's first byte and follows the server's own (relative)
+    /// redirects, as huggingface_hub does: the answer names the commit and the hash, and
+    /// an absolute redirect names where the bytes are (a CDN, which gets no token).
+    fn head(&self, file: &str) -> Result<Head> {
+        let revision = self
+            .commit
+            .clone()
+            .or_else(|| self.opts.revision.clone())
+            .unwrap_or_else(|| "main".into());
+        let endpoint = self.opts.endpoint();
+        let mut url = format!("{endpoint}/{}/resolve/{revision}/{file}", self.repo);
+        for _ in 0..5 {
+            let r = self
+                .get(&url, true)
+                .set("range", "bytes=0-0")
+                .call()
+                .map_err(|e| self.transport(file, e))?;
+            let commit = r.header("x-repo-commit").map(str::to_string);
+            let hash = r
+                .header("x-linked-etag")
+                .or_else(|| r.header("etag"))
+                .and_then(Published::parse);
+            if (300..400).contains(&r.status()) {
+                let to = r
+                    .header("location")
+                    .ok_or_else(|| self.fail(file, "a redirect without a location"))?
+                    .to_string();
+                if to.starts_with('/') {
+                    url = format!("{endpoint}{to}");
+                    continue;
+                }
+                return Ok(Head {
+                    commit,
+                    hash,
+                    same_host: to.starts_with(&endpoint),
+                    location: to,
+                });
+            }
+            // The bytes come from the commit just named, even when a branch was asked
+            // for: it may move between this answer and the next request.
+            let location = match &commit {
+                Some(c) => format!("{endpoint}/{}/resolve/{c}/{file}", self.repo),
+                None => url,
+            };
+            return Ok(Head {
+                commit,
+                hash,
+                location,
+                same_host: true,
+            });
+        }
+        Err(self.fail(file, "too many redirects"))
+    }
+
+    /// Downloads one file into `dest` (through the cache) and returns its path there.
+    fn fetch(
+        &mut self,
+        file: &str,
+        dest: &Path,
+        observer: &mut dyn Observer,
+        cancel: &CancelToken,
+    ) -> Result<PathBuf> {
+        let head = self.head(file)?;
+        match (&self.commit, &head.commit) {
+            (None, Some(c)) => self.commit = Some(c.clone()),
+            (Some(pinned), Some(c)) if pinned != c => {
+                return Err(self.fail(
+                    file,
+                    format!("the server answered from commit {c}, not {pinned}; pull again"),
+                ))
+            }
+            _ => {}
+        }
+        let blobs = self.cache.join("blobs");
+        std::fs::create_dir_all(&blobs)
+            .map_err(|e| StudioError::io("create the folder", &blobs, e))?;
+        // A file without a published hash (some mirrors) is kept under its commit and
+        // name instead, and not checked.
+        let key = match &head.hash {
+            Some(h) => h.hex().to_string(),
+            None => format!(
+                "unhashed-{}-{}",
+                self.commit.as_deref().unwrap_or("main"),
+                file.replace('/', "--")
+            ),
+        };
+        let blob = blobs.join(&key);
+        let done_already = blob.is_file()
+            && head
+                .hash
+                .as_ref()
+                .is_some_and(|h| hash_file(&blob, h).ok().as_deref() == Some(h.hex()));
+        if !done_already {
+            self.transfer(file, &head, &blob, observer, cancel)?;
+        }
+        let target = dest.join(file);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StudioError::io("create the folder", parent, e))?;
+        }
+        std::fs::copy(&blob, &target).map_err(|e| StudioError::io("copy", &target, e))?;
+        Ok(target)
+    }
+
+    /// Moves the bytes into `blob` through `blob.part`, resuming what is there.
+    fn transfer(
+        &self,
+        file: &str,
+        head: &Head,
+        blob: &Path,
+        observer: &mut dyn Observer,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let part = blob.with_extension("part");
+        let mut start = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let mut r = self
+            .get(&head.location, head.same_host)
+            .set("range", &format!("bytes={start}-"))
+            .call();
+        if let Err(ureq::Error::Status(416, _)) = r {
+            // The part is longer than the file: start over.
+            let _ = std::fs::remove_file(&part);
+            start = 0;
+            r = self.get(&head.location, head.same_host).call();
+        }
+        let r = r.map_err(|e| self.transport(file, e))?;
+        if r.status() != 206 {
+            start = 0; // the server sent the whole file
+        }
+        let total = match r.header("content-range") {
+            Some(cr) => cr.rsplit('/').next().and_then(|s| s.parse::<u64>().ok()),
+            None => r.header("content-length").and_then(|s| s.parse().ok()),
+        };
+        observer.on_event(&Event::Phase {
+            name: format!("download {file}"),
+            total,
+        });
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(start > 0)
+            .write(true)
+            .truncate(start == 0)
+            .open(&part)
+            .map_err(|e| StudioError::io("write", &part, e))?;
+        let mut reader = r.into_reader();
+        let mut buf = vec![0u8; CHUNK];
+        let (mut done, mut last_report) = (start, 0u64);
+        loop {
+            cancel.check()?;
+            let n = reader.read(&mut buf).map_err(|e| {
+                self.fail(
+                    file,
+                    if e.kind() == std::io::ErrorKind::TimedOut
+                        || e.kind() == std::io::ErrorKind::WouldBlock
+                    {
+                        format!(
+                            "the server sent nothing for {} s; check the connection and pull again (it resumes where it stopped)",
+                            self.opts.read_timeout.unwrap_or(READ_TIMEOUT).as_secs()
+                        )
+                    } else {
+                        format!("the connection broke ({e}); pull again (it resumes where it stopped)")
+                    },
+                )
+            })?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])
+                .map_err(|e| StudioError::io("write", &part, e))?;
+            done += n as u64;
+            let step = total.map_or(CHUNK as u64 * 16, |t| (t / 200).max(1));
+            if done - last_report >= step || Some(done) == total {
+                last_report = done;
+                observer.on_event(&Event::Advance { done, total });
+            }
+        }
+        out.sync_all()
+            .map_err(|e| StudioError::io("write", &part, e))?;
+        drop(out);
+        if let Some(t) = total {
+            if done != t {
+                return Err(self.fail(
+                    file,
+                    format!("the server sent {done} of {t} bytes; pull again (it resumes where it stopped)"),
+                ));
+            }
+        }
+        if let Some(h) = &head.hash {
+            let actual = hash_file(&part, h)?;
+            if actual != h.hex() {
+                let _ = std::fs::remove_file(&part);
+                return Err(StudioError::Checksum {
+                    file: format!("{}/{file}", self.repo),
+                    actual,
+                    expected: h.describe(),
+                });
+            }
+        }
+        std::fs::rename(&part, blob).map_err(|e| StudioError::io("rename", blob, e))
+    }
+}
+
+/// The hash of `path` of the kind `kind` is.
+fn hash_file(path: &Path, kind: &Published) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| StudioError::io("read", path, e))?;
+    let size = f
+        .metadata()
+        .map_err(|e| StudioError::io("read", path, e))?
+        .len();
+    let mut h = Hasher::new(kind, size);
+    let mut buf = vec![0u8; CHUNK * 4];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| StudioError::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finish())
 }
 
 /// The first of `files` the server has. Only "not found" moves on to the next: any
@@ -181,13 +522,35 @@ fn first_of<'f>(
     }))
 }
 
-fn describe(e: &hf_hub::api::sync::ApiError) -> String {
-    use hf_hub::api::sync::ApiError;
-    match e {
-        ApiError::RequestError(inner) => match inner.as_ref() {
-            ureq_error if ureq_error.to_string().contains("404") => NOT_FOUND.to_string(),
-            other => format!("the server could not be reached or refused ({other}); check the connection, or set HF_ENDPOINT to a mirror"),
-        },
-        other => other.to_string(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_hashes_are_read_from_etags_as_the_hub_writes_them() {
+        let sha = "a".repeat(64);
+        assert_eq!(
+            Published::parse(&format!("\"{sha}\"")),
+            Some(Published::Sha256(sha))
+        );
+        let git = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(
+            Published::parse(&format!("W/\"{git}\"")),
+            Some(Published::GitSha1(git.into()))
+        );
+        assert_eq!(Published::parse("\"5d41-abc\""), None);
+    }
+
+    #[test]
+    fn a_git_blob_id_is_the_one_git_computes() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, "hello\n").unwrap();
+        let kind = Published::GitSha1(String::new());
+        assert_eq!(
+            hash_file(&f, &kind).unwrap(),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
     }
 }

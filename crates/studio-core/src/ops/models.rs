@@ -111,6 +111,7 @@ pub fn pull_model(
             endpoint: from.endpoint.clone().filter(|s| !s.is_empty()),
             cache_dir: engine.home().join("hub-cache"),
             token: from.token.clone(),
+            ..HubOptions::default()
         },
         python: if from.python.is_empty() {
             "python3".into()

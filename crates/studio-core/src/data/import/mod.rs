@@ -36,6 +36,14 @@ use std::time::{Duration, Instant};
 /// their line number; nobody labels a text longer than this by hand.
 pub const MAX_ROW_BYTES: usize = 1 << 20;
 
+/// The most rows one file may hold. Far past what anyone labels, and past what the
+/// encoders can read on a laptop in a day; a file beyond it is refused at the row that
+/// passes it (an import keeps none of it) rather than filling the disk.
+pub const MAX_IMPORT_ROWS: u64 = 5_000_000;
+
+/// The largest file we read, in bytes (4 GiB).
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
 /// How much of the start of a file is read to sniff encoding, delimiter and header.
 const SAMPLE_BYTES: usize = 64 * 1024;
 
@@ -400,6 +408,16 @@ impl<'a> Importer<'a> {
             None => ImportFormat::from_path(&path)?,
         };
         let size_bytes = input.len()?;
+        if size_bytes > MAX_FILE_BYTES {
+            return Err(StudioError::BadFile {
+                path,
+                reason: format!(
+                    "it is {:.1} GiB, over the limit of {} GiB a file; split it into smaller files and import each, or sample the texts you want to label",
+                    size_bytes as f64 / (1u64 << 30) as f64,
+                    MAX_FILE_BYTES >> 30
+                ),
+            });
+        }
         if format == ImportFormat::Xlsx {
             let (layout, header_lines) = xlsx::sniff(&input, opts, size_bytes)?;
             return Ok(Self {
@@ -536,8 +554,17 @@ impl<'a> Importer<'a> {
             rows: 0,
         };
         let mut seen = 0u64;
+        let path = self.layout.path.clone();
         let mut f2 = |row: Row| -> Result<ControlFlow<()>> {
             seen += 1;
+            if seen > MAX_IMPORT_ROWS {
+                return Err(StudioError::BadFile {
+                    path: path.clone(),
+                    reason: format!(
+                        "it has more than {MAX_IMPORT_ROWS} rows, the most one file may hold; split it into smaller files and import each, or sample the texts you want to label"
+                    ),
+                });
+            }
             f(row)
         };
         if self.layout.format == ImportFormat::Xlsx {
