@@ -196,6 +196,16 @@ fn a_failing_safetensors_download_does_not_fall_back_to_pickle_weights() {
     assert!(!store.has("tiny-hub"));
 }
 
+/// A server for `src` that misbehaves as `bad` says (logs dropped).
+fn misbehaving(src: &Path, bad: Misbehave) -> String {
+    serve_misbehaving(
+        src.to_path_buf(),
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(Mutex::new(Vec::new())),
+        bad,
+    )
+}
+
 fn options(endpoint: String, home: &Path) -> PullOptions {
     PullOptions {
         hub: HubOptions {
@@ -255,10 +265,8 @@ fn a_file_that_does_not_match_its_published_hash_is_refused() {
     for file in ["vocab.txt", "model.safetensors"] {
         let src = tempfile::tempdir().unwrap();
         tiny_model(src.path(), Family::Bert, 2);
-        let endpoint = serve_misbehaving(
-            src.path().to_path_buf(),
-            Arc::new(Mutex::new(Vec::new())),
-            Arc::new(Mutex::new(Vec::new())),
+        let endpoint = misbehaving(
+            src.path(),
             Misbehave {
                 corrupt: vec![file.into()],
                 ..Misbehave::default()
@@ -287,10 +295,8 @@ fn a_stalled_download_times_out_and_the_next_pull_resumes_it() {
     let src = tempfile::tempdir().unwrap();
     tiny_model(src.path(), Family::Bert, 2);
     let weights = std::fs::read(src.path().join("model.safetensors")).unwrap();
-    let endpoint = serve_misbehaving(
-        src.path().to_path_buf(),
-        Arc::new(Mutex::new(Vec::new())),
-        Arc::new(Mutex::new(Vec::new())),
+    let endpoint = misbehaving(
+        src.path(),
         Misbehave {
             stall: vec!["model.safetensors".into()],
             ..Misbehave::default()
@@ -359,10 +365,8 @@ fn a_pull_is_cancelled_inside_a_file() {
     let size = std::fs::metadata(src.path().join("model.safetensors"))
         .unwrap()
         .len();
-    let endpoint = serve_misbehaving(
-        src.path().to_path_buf(),
-        Arc::new(Mutex::new(Vec::new())),
-        Arc::new(Mutex::new(Vec::new())),
+    let endpoint = misbehaving(
+        src.path(),
         Misbehave {
             slow: vec!["model.safetensors".into()],
             ..Misbehave::default()

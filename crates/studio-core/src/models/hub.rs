@@ -475,6 +475,11 @@ impl Client<'_> {
     }
 }
 
+/// Hex sha256 of a file (also the PyPI fallback's check).
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
+    hash_file(path, &Published::Sha256(String::new()))
+}
+
 /// The hash of `path` of the kind `kind` is.
 fn hash_file(path: &Path, kind: &Published) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| StudioError::io("read", path, e))?;

@@ -8,7 +8,6 @@
 use super::catalog::PypiSource;
 use crate::progress::{Event, Observer};
 use crate::{Result, StudioError};
-use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -132,17 +131,5 @@ fn unpack_folder(wheel: &Path, folder: &str, dest: &Path) -> Result<()> {
 
 /// Hex sha256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| StudioError::io("open", path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| StudioError::io("read", path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", h.finalize()))
+    super::hub::sha256_file(path)
 }
