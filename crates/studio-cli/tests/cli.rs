@@ -761,3 +761,54 @@ fn predict_a_gbk_semicolon_file_to_a_csv() {
     assert!(written.contains("awful boring plot,"), "{written}");
     assert_eq!(written.lines().count(), 3);
 }
+
+/// `models pull --revision`: every request names that revision (never `main`), and a
+/// revision the hub does not have is an error saying so, with nothing installed.
+#[test]
+fn models_pull_takes_a_revision_and_refuses_one_the_hub_lacks() {
+    use std::sync::{Arc, Mutex};
+    use studio_core::testing::hub::{serve, COMMIT};
+    let src = tempfile::tempdir().unwrap();
+    tiny_model(src.path(), Family::Bert, 3);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let endpoint = serve(src.path().to_path_buf(), log.clone());
+    let home = tempfile::tempdir().unwrap();
+    let pull = |revision: &str| {
+        Command::new(env!("CARGO_BIN_EXE_studio"))
+            .args(["models", "pull", "all-minilm-l6-v2", "--revision", revision])
+            .env("STUDIO_HOME", home.path())
+            .env("HF_ENDPOINT", &endpoint)
+            .env("STUDIO_PYTHON", "python3-that-does-not-exist")
+            .env_remove("HF_TOKEN")
+            .output()
+            .expect("studio runs")
+    };
+    let o = pull("v9-absent");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not found on the server"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!home.path().join("models/all-minilm-l6-v2").exists());
+
+    log.lock().unwrap().clear();
+    let o = pull(COMMIT);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(home
+        .path()
+        .join("models/all-minilm-l6-v2/config.json")
+        .is_file());
+    let requests = log.lock().unwrap().clone();
+    let resolves: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.contains("/resolve/"))
+        .collect();
+    assert!(!resolves.is_empty());
+    assert!(
+        resolves
+            .iter()
+            .all(|r| r.contains(&format!("/resolve/{COMMIT}/"))),
+        "{requests:?}"
+    );
+}

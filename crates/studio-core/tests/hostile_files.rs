@@ -400,3 +400,33 @@ fn a_file_over_the_row_limit_is_refused() {
         "{err}"
     );
 }
+
+/// A cell reference past the last column or row (calamine multiplies it up without a
+/// bound: found by the coverage-guided fuzzer) is refused with a clear error; a
+/// workbook at the very last cell still imports.
+#[test]
+fn a_cell_reference_past_the_last_column_or_row_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let strings = r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="3"><si><t>text</t></si><si><t>good film</t></si><si><t>bad film</t></si></sst>"#;
+    for (i, bad) in ["AAAAAAAAAAAAAAA2", "A123456789012", "$XFDA$2"]
+        .iter()
+        .enumerate()
+    {
+        let sheet = SHEET.replace("r=\"A2\"", &format!("r=\"{bad}\""));
+        assert_ne!(sheet, SHEET);
+        let path = dir.path().join(format!("bad{i}.xlsx"));
+        workbook_with_sheet(&path, &sheet, strings, b' ', 0, "");
+        let err = import(&path).unwrap_err();
+        assert_eq!(err.code(), "badFile", "{bad}: {err}");
+        assert!(err.to_string().contains("past the last column"), "{err}");
+    }
+    let dim = SHEET.replace("ref=\"A1:A3\"", "ref=\"A1:ZZZZZZZZZZ3\"");
+    let path = dir.path().join("dimension.xlsx");
+    workbook_with_sheet(&path, &dim, strings, b' ', 0, "");
+    assert_eq!(import(&path).unwrap_err().code(), "badFile");
+    // The last column and row are fine.
+    let last = SHEET.replace("ref=\"A1:A3\"", "ref=\"A1:XFD3\"");
+    let path = dir.path().join("last.xlsx");
+    workbook_with_sheet(&path, &last, strings, b' ', 0, "");
+    import(&path).unwrap();
+}

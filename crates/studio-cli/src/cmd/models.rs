@@ -29,6 +29,10 @@ enum ModelsCommand {
     Pull {
         /// Catalog id, e.g. all-minilm-l6-v2.
         id: String,
+        /// A branch, tag or commit of the model's repository (default: main). Every
+        /// file comes from the one commit it names; the pull says which.
+        #[arg(long)]
+        revision: Option<String>,
     },
     /// Copy a local Hugging Face model folder into the store.
     Import {
@@ -81,8 +85,11 @@ pub fn run(args: ModelsArgs) -> Result<()> {
             }
             Ok(())
         }
-        ModelsCommand::Pull { id } => {
-            let from = DownloadFrom::from_environment();
+        ModelsCommand::Pull { id, revision } => {
+            let from = DownloadFrom {
+                revision,
+                ..DownloadFrom::from_environment()
+            };
             let mut term = Terminal::new(false);
             let (folder, source) = pull_model(&engine, &id, &from, &mut term, &CancelToken::new())?;
             term.finish();

@@ -67,6 +67,9 @@ pub struct DownloadFrom {
     pub python: String,
     /// The user's Hugging Face token, if any (sent to huggingface.co only).
     pub token: Option<String>,
+    /// A branch, tag or commit of the model's repository; `None` is `main`. Either way
+    /// every file comes from the one commit it resolves to.
+    pub revision: Option<String>,
 }
 
 impl DownloadFrom {
@@ -89,6 +92,7 @@ impl DownloadFrom {
             endpoint: std::env::var("HF_ENDPOINT").ok(),
             python: std::env::var("STUDIO_PYTHON").unwrap_or_default(),
             token,
+            revision: None,
         }
     }
 }
@@ -111,6 +115,7 @@ pub fn pull_model(
             endpoint: from.endpoint.clone().filter(|s| !s.is_empty()),
             cache_dir: engine.home().join("hub-cache"),
             token: from.token.clone(),
+            revision: from.revision.clone(),
             ..HubOptions::default()
         },
         python: if from.python.is_empty() {
