@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { humanSecs, parseLabelList, pct, svgDataUrl } from './format';
+import { humanSecs, parseLabelList, pct, shortModelName, svgDataUrl } from './format';
 
 describe('format', () => {
+  it('names a model folder by its last part, a catalog id as it is', () => {
+    expect(shortModelName('all-minilm-l6-v2')).toBe('all-minilm-l6-v2');
+    expect(shortModelName('/tmp/studio-home/runs/movie-reviews-890682e2/run-1')).toBe('run-1');
+    expect(shortModelName('C:\\models\\my-bert\\')).toBe('my-bert');
+  });
   it('prints durations like the CLI', () => {
     expect(humanSecs(12.4)).toBe('12s');
     expect(humanSecs(185)).toBe('3m 05s');

@@ -38,3 +38,10 @@ export const DATA_EXTENSIONS = ['csv', 'tsv', 'txt', 'json', 'jsonl', 'xlsx'];
 export function fixed(x: number | null | undefined, digits = 3): string {
   return x == null || Number.isNaN(x) ? '—' : x.toFixed(digits);
 }
+
+/** What a run's base model is called in a picker: a catalog id as it is, a folder by its
+ * last part ("run-1" for a run this one continued from), not its whole path. */
+export function shortModelName(model: string): string {
+  const parts = model.split(/[\\/]+/).filter((p) => p !== '');
+  return parts.length > 1 ? parts[parts.length - 1] : model;
+}
