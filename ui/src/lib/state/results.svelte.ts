@@ -185,10 +185,15 @@ export class PlaygroundState {
     this.timer = setTimeout(() => void this.predictNow(), this.delayMs);
   }
 
+  /** The run that predicts and explains: the one picked, else the latest. */
+  private get modelA(): number | null {
+    return this.runA ?? this.app.latestRun?.id ?? null;
+  }
+
   async predictNow(): Promise<void> {
     const seq = ++this.seq;
     const text = this.text;
-    const runA = this.runA ?? this.app.latestRun?.id ?? null;
+    const runA = this.modelA;
     if (!text.trim() || runA == null) {
       this.a = null;
       this.b = null;
@@ -222,7 +227,7 @@ export class PlaygroundState {
       do {
         this.explainAgain = false;
         const text = this.text;
-        const run = this.runA ?? this.app.latestRun?.id ?? null;
+        const run = this.modelA;
         if (!text.trim() || run == null) break;
         const e = await backend.explainTexts(run, [text]);
         if (text === this.text && e[0]) this.words = { text, explanation: e[0] };

@@ -474,10 +474,7 @@ fn fit_probe_head(
     plan: &Plan,
     device: &Device,
 ) -> Result<Fitted> {
-    let rows = |idx: &[usize]| -> Result<Tensor> {
-        let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
-        Ok(features.index_select(&Tensor::from_vec(ids, idx.len(), device)?, 0)?)
-    };
+    let rows = |idx: &[usize]| select_rows(features, idx, device);
     let x = rows(&split.train)?;
     let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
     let k = data.label_names.len();
@@ -538,6 +535,12 @@ struct Calibrate<'a> {
     device: &'a Device,
 }
 
+/// The rows `idx` of `x` (texts by index into the data set), in that order.
+fn select_rows(x: &Tensor, idx: &[usize], device: &Device) -> Result<Tensor> {
+    let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
+    Ok(x.index_select(&Tensor::from_vec(ids, idx.len(), device)?, 0)?)
+}
+
 /// Folds for the cross-validated temperature.
 const CALIBRATION_FOLDS: usize = 5;
 
@@ -556,10 +559,7 @@ const CALIBRATION_FOLDS: usize = 5;
 ///   very few labels: the best there is).
 fn calibrate_head(c: Calibrate<'_>, cancel: &CancelToken) -> Result<(f64, &'static str)> {
     use crate::classify::calibrate::fit_temperature;
-    let rows = |idx: &[usize], f: &Tensor| -> Result<Tensor> {
-        let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
-        Ok(f.index_select(&Tensor::from_vec(ids, idx.len(), c.device)?, 0)?)
-    };
+    let rows = |idx: &[usize], f: &Tensor| select_rows(f, idx, c.device);
     let lora_scale = c.plan.lora_alpha / c.plan.lora_rank.max(1) as f64;
     let frozen_probe = c.plan.mode == Mode::Head && c.plan.pooling == Pooling::Mean;
     let (logits, truth, source) = match c.features {
@@ -637,10 +637,7 @@ fn cross_validated_logits(
     // against that text's label, and the held-out predictions come out worse than chance
     // (measured: 16 movie sentences gave a temperature of 20).
     let folds = crate::data::stratified_folds(&y, k, CALIBRATION_FOLDS, c.plan.seed);
-    let pick = |rows: &[usize]| -> Result<Tensor> {
-        let ids: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
-        Ok(x.index_select(&Tensor::from_vec(ids, rows.len(), c.device)?, 0)?)
-    };
+    let pick = |rows: &[usize]| select_rows(x, rows, c.device);
     let mut logits = vec![Vec::new(); y.len()];
     for fold in 0..CALIBRATION_FOLDS {
         cancel.check()?;
