@@ -27,8 +27,11 @@ enum Command {
     Eval(cmd::eval::EvalArgs),
     /// Classify texts with a trained classifier.
     Predict(cmd::predict::PredictArgs),
-    /// Copy a project run's model to a folder (Hugging Face transformers format).
+    /// Copy a project run's model to a folder (Hugging Face transformers format, and
+    /// ONNX / int8 ONNX beside it).
     Export(cmd::export::ExportArgs),
+    /// Serve a trained classifier over HTTP (POST /predict, GET /health, GET /info).
+    Serve(cmd::serve::ServeArgs),
     /// Label texts in a project file.
     Project(cmd::project::ProjectArgs),
     /// Learning curves and the active-learning simulation.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Predict(a) => cmd::predict::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Project(a) => cmd::project::run(a),
         Command::Report(a) => cmd::report::run(a),
     };

@@ -352,7 +352,14 @@ fn an_export_never_replaces_a_folder_of_the_users_files_and_cleans_up_after_a_de
         let dir = s.root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(file), "keep me").unwrap();
-        let err = export_run(&s.project, None, &dir, &CancelToken::new()).unwrap_err();
+        let err = export_run(
+            &s.project,
+            None,
+            &dir,
+            studio_core::ops::export::ExportOptions::HF,
+            &CancelToken::new(),
+        )
+        .unwrap_err();
         assert!(err.is_user_error(), "{err}");
         assert_eq!(std::fs::read_to_string(dir.join(file)).unwrap(), "keep me");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);

@@ -345,6 +345,7 @@ pub async fn export_run(
             &project,
             Some(i64::from(run_id)),
             Path::new(dest.trim()),
+            studio_core::ops::export::ExportOptions::HF,
             &cancel,
         )?;
         Ok(export_info(&e.path, e.files))

@@ -6,6 +6,7 @@ pub mod models;
 pub mod predict;
 pub mod project;
 pub mod report;
+pub mod serve;
 pub mod train;
 
 use std::path::PathBuf;

@@ -9,5 +9,6 @@ pub mod eval;
 pub mod explain;
 pub mod export;
 pub mod infer;
+pub mod onnx;
 pub mod probe;
 pub mod train;

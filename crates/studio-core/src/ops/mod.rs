@@ -16,6 +16,7 @@ pub mod models;
 pub mod predict;
 pub mod project;
 pub mod runs;
+pub mod serve;
 pub mod studies;
 pub mod suggest;
 pub mod train;

@@ -187,3 +187,39 @@ pub fn project_from_csv(path: &Path, csv: &str, labels: &[&str]) -> crate::proje
     p.set_label_set(&names).unwrap();
     p
 }
+
+/// A tiny BERT classifier trained (head only, a few seconds) on [`tiny_data`] and
+/// exported under `root`: the folder `studio predict`, `serve` and the ONNX export read.
+pub fn trained_tiny_classifier(root: &Path, family: Family) -> std::path::PathBuf {
+    use crate::classify::train::{Mode, TrainOptions};
+    use crate::ops::train::{train_project_run, TrainRequest};
+    use crate::progress::{CancelToken, Silent};
+    let base = root.join(format!("tiny-{}", family.model_type()));
+    tiny_model(&base, family, 3);
+    let data = tiny_data(40, 1);
+    let mut csv = String::from("text,label\n");
+    for (t, &l) in data.texts.iter().zip(&data.labels) {
+        csv.push_str(&format!("{t},{}\n", data.label_names[l]));
+    }
+    let project = root.join(format!("tiny-{}.studio", family.model_type()));
+    project_from_csv(&project, &csv, &["negative", "positive"]);
+    let engine =
+        crate::ops::Engine::with_device(&root.join("home"), crate::device::DeviceChoice::Cpu);
+    let request = TrainRequest {
+        model: base.to_string_lossy().into_owned(),
+        options: TrainOptions {
+            mode: Some(Mode::Head),
+            seed: 5,
+            ..TrainOptions::default()
+        },
+    };
+    train_project_run(
+        &engine,
+        &project,
+        &request,
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap()
+    .model_dir
+}
