@@ -255,6 +255,69 @@ fn predict_a_file_reads_what_a_project_imports_and_writes_a_bom_csv_beside_it() 
     assert_eq!(std::fs::read(&input).unwrap(), bytes);
 }
 
+#[test]
+fn predict_a_file_refuses_what_it_cannot_write_and_never_resumes_another_inputs_work() {
+    let s = setup(30);
+    let o = trained(&s);
+    let input = s.root.join("texts.txt");
+    std::fs::write(&input, "good fun\nawful plot\n").unwrap();
+    let request = |output: &Path| PredictFile {
+        model: o.model_dir.clone(),
+        input: input.clone(),
+        text_col: None,
+        output: Some(output.to_path_buf()),
+    };
+    // An output format it cannot write: refused before anything is written.
+    let xls = s.root.join("out.xls");
+    let err =
+        predict_file(&s.engine, &request(&xls), &mut Silent, &CancelToken::new()).unwrap_err();
+    assert_eq!(err.code(), "invalidSetting", "{err}");
+    assert!(err.to_string().contains(".csv or .jsonl"), "{err}");
+    assert!(!xls.exists());
+    // A header-only file, and one with no texts at all, say so and write nothing.
+    let empty = s.root.join("empty.csv");
+    std::fs::write(&empty, "text\n").unwrap();
+    let err = predict_file(
+        &s.engine,
+        &PredictFile {
+            input: empty,
+            ..request(&s.root.join("e.csv"))
+        },
+        &mut Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(err.is_user_error(), "{err}");
+    assert!(!s.root.join("e.csv").exists());
+    assert!(!s.root.join(".e.csv.partial").exists());
+    // A checkpoint left by a run over another file is not taken for this one's.
+    let out = s.root.join("out.jsonl");
+    std::fs::write(
+        s.root.join(".out.jsonl.partial"),
+        "{\"text\": \"from another file\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        s.root.join(".out.jsonl.progress.json"),
+        serde_json::json!({"input": "/elsewhere/other.txt", "input_bytes": 10, "input_modified": 1,
+            "model": o.model_dir.to_string_lossy(), "rows": 1, "bytes": 34})
+        .to_string(),
+    )
+    .unwrap();
+    let r = predict_file(&s.engine, &request(&out), &mut Silent, &CancelToken::new()).unwrap();
+    assert_eq!((r.count, r.resumed), (2, 0));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["text"], "good fun");
+    assert!(lines[1]["probabilities"]["negative"].as_f64().is_some());
+    assert!(!s.root.join(".out.jsonl.partial").exists());
+    assert!(!s.root.join(".out.jsonl.progress.json").exists());
+}
+
 fn write_json(path: &Path, v: serde_json::Value) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();

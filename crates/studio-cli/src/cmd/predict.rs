@@ -27,7 +27,9 @@ pub struct PredictArgs {
     /// Column holding the text, for --file (default: the column the importer guesses).
     #[arg(long)]
     text_col: Option<String>,
-    /// With --file: write the predictions to this CSV (UTF-8 with BOM) instead of stdout.
+    /// With --file: write the predictions to this file instead of stdout: .csv (UTF-8
+    /// with BOM, for Excel) or .jsonl. Streams in constant memory; a run that was
+    /// killed resumes where it stopped when run again with the same input and model.
     #[arg(long, requires = "file")]
     out: Option<PathBuf>,
     /// Also weigh the words behind each prediction (occlusion by word; Chinese by
@@ -69,6 +71,12 @@ pub fn run(a: PredictArgs) -> Result<()> {
             &mut Terminal::new(false),
             &cancel,
         )?;
+        if r.resumed > 0 {
+            println!(
+                "resumed an interrupted run: {} texts were already done",
+                r.resumed
+            );
+        }
         println!(
             "{} texts predicted; written to {}",
             r.count,

@@ -9,7 +9,7 @@ pub mod import;
 mod read;
 mod split;
 
-pub use read::{read_labeled, read_texts};
+pub use read::{read_labeled, read_texts, stream_texts};
 pub use split::{stratified_folds, stratified_split, Split};
 
 use crate::{Result, StudioError};

@@ -6,7 +6,7 @@
 
 use super::import::{ColumnMapping, ImportFormat, ImportOptions, Importer, Input, Row};
 use super::LabeledData;
-use crate::progress::{CancelToken, Silent};
+use crate::progress::{CancelToken, Observer, Silent};
 use crate::{Result, StudioError};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -90,6 +90,24 @@ fn unreadable(row: Row) -> Result<Vec<String>> {
 /// importer would guess (one called text, review, 文本, ...; else the longest values).
 /// Empty texts are skipped.
 pub fn read_texts(path: &Path, text_col: Option<&str>) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    stream_texts(path, text_col, &mut Silent, &CancelToken::new(), &mut |t| {
+        texts.push(t);
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(texts)
+}
+
+/// [`read_texts`] one text at a time, in constant memory whatever the file's size
+/// (XLSX and JSON arrays excepted: their readers hold the file). The importer's progress
+/// (`Phase { name: "import" }`, then `Advance` in bytes) goes to `observer`.
+pub fn stream_texts(
+    path: &Path,
+    text_col: Option<&str>,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+    f: &mut dyn FnMut(String) -> Result<ControlFlow<()>>,
+) -> Result<()> {
     let importer = Importer::open(Input::Path(path), &ImportOptions::default())?;
     let text = match text_col {
         Some(c) => c.to_string(),
@@ -104,14 +122,12 @@ pub fn read_texts(path: &Path, text_col: Option<&str>) -> Result<Vec<String>> {
         id: None,
     }
     .resolve(importer.layout())?;
-    let mut texts = Vec::new();
-    importer.stream(&mut Silent, &CancelToken::new(), &mut |row| {
+    importer.stream(observer, cancel, &mut |row| {
         let mut fields = unreadable(row)?;
         let t = std::mem::take(&mut fields[cols.text]);
-        if !t.trim().is_empty() {
-            texts.push(t);
+        if t.trim().is_empty() {
+            return Ok(ControlFlow::Continue(()));
         }
-        Ok(ControlFlow::Continue(()))
-    })?;
-    Ok(texts)
+        f(t)
+    })
 }

@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::classify::explain::{explain, Explanation};
 use crate::classify::infer::{Prediction, Predictor};
-use crate::data::{csv_field, read_texts};
+use crate::data::{csv_field, stream_texts};
 use crate::progress::{CancelToken, Event, Observer};
 use crate::project::{Filter, PageQuery, Project};
 use crate::{Result, StudioError};
@@ -70,28 +70,96 @@ pub struct PredictFile {
 /// Where a file's predictions went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PredictFileResult {
-    /// The CSV written.
+    /// The file written.
     pub output: PathBuf,
     /// Texts predicted.
     pub count: usize,
+    /// Texts an earlier, interrupted run had already predicted (kept, not redone).
+    pub resumed: usize,
 }
 
-/// Predicts every text of a file and writes a CSV: text, label, one probability column
-/// per label. Written to a temporary file beside the output and renamed into place, so a
-/// failed or cancelled run leaves an earlier file as it was; the input is never the
-/// output.
+/// The output's format, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutFormat {
+    /// CSV, UTF-8 with a byte-order mark (Excel then reads Chinese right).
+    Csv,
+    /// One JSON object a line.
+    Jsonl,
+}
+
+impl OutFormat {
+    fn of(path: &Path) -> Result<Self> {
+        match path
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .as_deref()
+        {
+            Some("csv") | None => Ok(Self::Csv),
+            Some("jsonl") | Some("ndjson") => Ok(Self::Jsonl),
+            Some(other) => Err(StudioError::InvalidSetting(format!(
+                "cannot write predictions as .{other}; name the output .csv or .jsonl"
+            ))),
+        }
+    }
+}
+
+/// What an interrupted [`predict_file`] had finished, kept beside the output as
+/// `.<name>.progress.json`. It names the input (path, size, modification time) and the
+/// model, so a resume never mixes two runs; `bytes` is where the partial output's last
+/// whole chunk ends, so rows written after it are cut off and redone, never repeated.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+struct Checkpoint {
+    input: String,
+    input_bytes: u64,
+    input_modified: u64,
+    model: String,
+    rows: usize,
+    bytes: u64,
+}
+
+fn file_identity(path: &Path) -> Result<(String, u64, u64)> {
+    let meta = std::fs::metadata(path).map_err(|e| StudioError::io("read", path, e))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok((full.to_string_lossy().into_owned(), meta.len(), modified))
+}
+
+/// Renames the importer's byte progress as this job's ("predict"), passing the rest on.
+struct AsPredict<'a>(&'a mut dyn Observer);
+
+impl Observer for AsPredict<'_> {
+    fn on_event(&mut self, e: &Event) {
+        match e {
+            Event::Phase { total, .. } => self.0.on_event(&Event::Phase {
+                name: "predict".into(),
+                total: *total,
+            }),
+            other => self.0.on_event(other),
+        }
+    }
+}
+
+/// Predicts every text of a file and writes them, with their label and one probability
+/// column per label, as CSV (UTF-8 with a byte-order mark) or JSON Lines, by the
+/// output's extension.
+///
+/// It streams: texts are read, predicted and written a chunk at a time, so memory stays
+/// flat however long the file (XLSX and JSON arrays excepted: their readers hold the
+/// file). Output goes to `.<name>.partial` beside the output, synced after every chunk
+/// with a checkpoint; a run killed at any point resumes from the last checkpoint on the
+/// next call with the same input and model, without redoing or repeating a row. At the
+/// end the partial file is renamed over the output, so a failed run leaves an earlier
+/// output as it was. The input is never the output.
 pub fn predict_file(
     engine: &Engine,
     req: &PredictFile,
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<PredictFileResult> {
-    let texts = read_texts(&req.input, req.text_col.as_deref())?;
-    if texts.is_empty() {
-        return Err(StudioError::EmptyData {
-            path: req.input.clone(),
-        });
-    }
     let output = req.output.clone().unwrap_or_else(|| {
         let stem = req
             .input
@@ -103,32 +171,151 @@ pub fn predict_file(
             .unwrap_or(Path::new("."))
             .join(format!("{stem}.predictions.csv"))
     });
-    if output == req.input {
+    let same = |a: &Path, b: &Path| {
+        a == b
+            || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    };
+    if same(&output, &req.input) {
         return Err(StudioError::InvalidSetting(format!(
             "{} is the input file; write the predictions to another file",
             output.display()
         )));
     }
+    let format = OutFormat::of(&output)?;
     let predictor = engine.predictor(&req.model)?;
-    observer.on_event(&Event::Phase {
-        name: "predict".into(),
-        total: Some(texts.len() as u64),
-    });
-    let mut csv = csv_header(predictor.labels());
-    for (k, chunk) in texts.chunks(CHUNK).enumerate() {
-        for (t, p) in chunk.iter().zip(predictor.predict(chunk, cancel)?) {
-            csv_row(&mut csv, t, &p);
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "predictions.csv".into());
+    let partial = output.with_file_name(format!(".{name}.partial"));
+    let progress = output.with_file_name(format!(".{name}.progress.json"));
+    let (input, input_bytes, input_modified) = file_identity(&req.input)?;
+    let model = std::fs::canonicalize(&req.model)
+        .unwrap_or_else(|_| req.model.clone())
+        .to_string_lossy()
+        .into_owned();
+    let io = |e| StudioError::io("write", &partial, e);
+
+    // Resume only what this input and this model had finished.
+    let earlier: Option<Checkpoint> = std::fs::read_to_string(&progress)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .filter(|c: &Checkpoint| {
+            c.input == input
+                && c.input_bytes == input_bytes
+                && c.input_modified == input_modified
+                && c.model == model
+                && std::fs::metadata(&partial).is_ok_and(|m| m.len() >= c.bytes)
+        });
+    let mut file;
+    let (skip, mut bytes) = match &earlier {
+        Some(c) => {
+            file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&partial)
+                .map_err(io)?;
+            file.set_len(c.bytes).map_err(io)?;
+            (c.rows, c.bytes)
         }
-        observer.on_event(&Event::Advance {
-            done: ((k + 1) * CHUNK).min(texts.len()) as u64,
-            total: Some(texts.len() as u64),
+        None => {
+            file = std::fs::File::create(&partial).map_err(io)?;
+            let header = match format {
+                OutFormat::Csv => csv_header(predictor.labels()),
+                OutFormat::Jsonl => String::new(),
+            };
+            file.write_all(header.as_bytes()).map_err(io)?;
+            (0, header.len() as u64)
+        }
+    };
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(bytes)).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+
+    let mut seen = 0usize;
+    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut flush = |chunk: &mut Vec<String>, rows: usize| -> Result<()> {
+        let mut text = String::new();
+        for (t, p) in chunk.iter().zip(predictor.predict(chunk, cancel)?) {
+            match format {
+                OutFormat::Csv => csv_row(&mut text, t, &p),
+                OutFormat::Jsonl => jsonl_row(&mut text, t, &p, predictor.labels()),
+            }
+        }
+        chunk.clear();
+        out.write_all(text.as_bytes()).map_err(io)?;
+        out.flush().map_err(io)?;
+        out.get_ref().sync_data().map_err(io)?;
+        bytes += text.len() as u64;
+        let c = Checkpoint {
+            input: input.clone(),
+            input_bytes,
+            input_modified,
+            model: model.clone(),
+            rows,
+            bytes,
+        };
+        let json = serde_json::to_vec(&c).unwrap_or_default();
+        write_replacing(&progress, &json)
+    };
+    let mut observer = AsPredict(observer);
+    let streamed = stream_texts(
+        &req.input,
+        req.text_col.as_deref(),
+        &mut observer,
+        cancel,
+        &mut |t| {
+            seen += 1;
+            if seen > skip {
+                chunk.push(t);
+                if chunk.len() == CHUNK {
+                    flush(&mut chunk, seen)?;
+                }
+            }
+            Ok(std::ops::ControlFlow::Continue(()))
+        },
+    )
+    .and_then(|_| match chunk.is_empty() {
+        true => Ok(()),
+        false => flush(&mut chunk, seen),
+    });
+    drop(flush);
+    if let Err(e) = streamed {
+        // Work done stays for the next run to resume; a file that failed before its
+        // first chunk leaves nothing behind.
+        if !progress.exists() {
+            drop(out);
+            let _ = std::fs::remove_file(&partial);
+        }
+        return Err(e);
+    }
+    if seen == 0 {
+        drop(out);
+        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_file(&progress);
+        return Err(StudioError::EmptyData {
+            path: req.input.clone(),
         });
     }
-    write_replacing(&output, csv.as_bytes())?;
+    drop(out);
+    std::fs::rename(&partial, &output).map_err(|e| StudioError::io("write", &output, e))?;
+    let _ = std::fs::remove_file(&progress);
     Ok(PredictFileResult {
         output,
-        count: texts.len(),
+        count: seen,
+        resumed: skip.min(seen),
     })
+}
+
+fn jsonl_row(out: &mut String, text: &str, p: &Prediction, labels: &[String]) {
+    let probs: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .zip(&p.probs)
+        .map(|(l, v)| (l.clone(), serde_json::json!(v)))
+        .collect();
+    out.push_str(
+        &serde_json::json!({"text": text, "label": p.label, "probabilities": probs}).to_string(),
+    );
+    out.push('\n');
 }
 
 fn csv_header(labels: &[String]) -> String {
