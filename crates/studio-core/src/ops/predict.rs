@@ -278,7 +278,6 @@ pub fn predict_file(
         true => Ok(()),
         false => flush(&mut chunk, seen),
     });
-    drop(flush);
     if let Err(e) = streamed {
         // Work done stays for the next run to resume; a file that failed before its
         // first chunk leaves nothing behind.
