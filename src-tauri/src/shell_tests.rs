@@ -140,7 +140,7 @@ fn export_replaces_an_earlier_export_but_never_other_files() {
     write(&src.join("training_args.json"), "{}");
     let dest = dir.path().join("out").join("my model");
     let e = copy_model_folder(&src, &dest, &CancelToken::new()).unwrap();
-    let info = export_info(&e.path, e.files);
+    let info = export_info(&e);
     assert_eq!(info.files, ["config.json", "training_args.json"]);
     assert!(info.cli.contains(&format!("\"{}\"", dest.display())));
     assert!(info.python.contains("pipeline(\"text-classification\""));

@@ -256,9 +256,13 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   const destInput = await el('#export-dest');
   await destInput.clearValue();
   await destInput.setValue(dest);
+  await (await el('#export-onnx-int8')).click();
   await (await el('#export-go')).click();
   const done = await el('#export-done', 60000);
   assert.equal(await done.getAttribute('data-path'), dest);
+  assert.ok(fs.existsSync(path.join(dest, 'model_int8.onnx')), 'the int8 ONNX file was asked for and not written');
+  assert.ok(!fs.existsSync(path.join(dest, 'model.onnx')), 'fp32 ONNX was not asked for');
+  assert.match(await (await el('#export-sizes')).getText(), /model_int8\.onnx\s+[\d.]+ MB/);
   await el('#python-snippet');
   await shot('8-export');
 

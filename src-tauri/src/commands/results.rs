@@ -324,9 +324,22 @@ pub struct ExportInfo {
     pub python: String,
     /// The `studio predict` command.
     pub cli: String,
+    /// The weights files (safetensors, ONNX) and their sizes, for choosing what to ship.
+    pub weights: Vec<WeightFile>,
 }
 
-/// Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`.
+/// One weights file of an export.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct WeightFile {
+    /// File name.
+    pub name: String,
+    /// Size in megabytes (10^6 bytes).
+    pub megabytes: f64,
+}
+
+/// Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`, with
+/// `model.onnx` when `onnx` and `model_int8.onnx` when `onnx_int8`.
 /// Written beside it first, then renamed into place: a failed export leaves `dest` as
 /// it was, and so does a cancel (`cancel_job`). An existing folder is only replaced when
 /// it holds an earlier export.
@@ -336,6 +349,8 @@ pub async fn export_run(
     state: State<'_, AppState>,
     run_id: u32,
     dest: String,
+    onnx: bool,
+    onnx_int8: bool,
     job: u32,
 ) -> AppResult<ExportInfo> {
     let project = state.project_path()?;
@@ -345,10 +360,10 @@ pub async fn export_run(
             &project,
             Some(i64::from(run_id)),
             Path::new(dest.trim()),
-            studio_core::ops::export::ExportOptions::HF,
+            studio_core::ops::export::ExportOptions { onnx, onnx_int8 },
             &cancel,
         )?;
-        Ok(export_info(&e.path, e.files))
+        Ok(export_info(&e))
     })
     .await
     .map_err(|e| AppError::runtime(e.to_string()))?;
@@ -357,8 +372,8 @@ pub async fn export_run(
 }
 
 /// How to use an exported folder, from Python and from the CLI.
-pub(crate) fn export_info(dest: &Path, files: Vec<String>) -> ExportInfo {
-    let d = dest.to_string_lossy().into_owned();
+pub(crate) fn export_info(e: &studio_core::ops::export::Exported) -> ExportInfo {
+    let d = e.path.to_string_lossy().into_owned();
     let quoted = if d.contains(' ') {
         format!("\"{d}\"")
     } else {
@@ -370,6 +385,14 @@ pub(crate) fn export_info(dest: &Path, files: Vec<String>) -> ExportInfo {
         ),
         cli: format!("studio predict --model {quoted} \"What a wonderful film!\""),
         path: d,
-        files,
+        files: e.files.clone(),
+        weights: e
+            .weights
+            .iter()
+            .map(|w| WeightFile {
+                name: w.name.clone(),
+                megabytes: w.bytes as f64 / 1e6,
+            })
+            .collect(),
     }
 }

@@ -111,12 +111,13 @@ export const commands = {
 	 */
 	predictFile: (runId: number, path: string, job: number, onProgress: Channel<Progress>) => typedError<BatchResult, AppError>(__TAURI_INVOKE("predict_file", { runId, path, job, onProgress })),
 	/**
-	 *  Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`.
+	 *  Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`, with
+	 *  `model.onnx` when `onnx` and `model_int8.onnx` when `onnx_int8`.
 	 *  Written beside it first, then renamed into place: a failed export leaves `dest` as
 	 *  it was, and so does a cancel (`cancel_job`). An existing folder is only replaced when
 	 *  it holds an earlier export.
 	 */
-	exportRun: (runId: number, dest: string, job: number) => typedError<ExportInfo, AppError>(__TAURI_INVOKE("export_run", { runId, dest, job })),
+	exportRun: (runId: number, dest: string, onnx: boolean, onnxInt8: boolean, job: number) => typedError<ExportInfo, AppError>(__TAURI_INVOKE("export_run", { runId, dest, onnx, onnxInt8, job })),
 };
 
 /* Types */
@@ -345,6 +346,8 @@ export type ExportInfo = {
 	python: string,
 	/**  The `studio predict` command. */
 	cli: string,
+	/**  The weights files (safetensors, ONNX) and their sizes, for choosing what to ship. */
+	weights: WeightFile[],
 };
 
 /**  A file's first rows, what sniffing found, and a guessed column mapping. */
@@ -831,6 +834,14 @@ export type TrainResult = {
 	temperature: number | null,
 	/**  Whether the run continued a fine-tuned classifier. */
 	headStart: HeadStartName,
+};
+
+/**  One weights file of an export. */
+export type WeightFile = {
+	/**  File name. */
+	name: string,
+	/**  Size in megabytes (10^6 bytes). */
+	megabytes: number | null,
 };
 
 /**  One word's share in a prediction. */

@@ -224,6 +224,11 @@ const en = {
   'export.done': 'Exported to {path}',
   'export.python': 'Use it from Python',
   'export.cli': 'Or from the command line',
+  'export.formats': 'Files to write',
+  'export.hf': 'Hugging Face folder (always)',
+  'export.onnx': 'ONNX (model.onnx, for ONNX Runtime, JavaScript, C#, Java)',
+  'export.onnxInt8': 'ONNX int8 (model_int8.onnx: about a quarter of the size, faster on a CPU)',
+  'export.megabytes': '{mb} MB',
 };
 
 export type MessageKey = keyof typeof en;
@@ -450,6 +455,11 @@ const zh: Partial<Record<MessageKey, string>> = {
   'export.done': '已导出到 {path}',
   'export.python': '在 Python 中使用',
   'export.cli': '或在命令行中使用',
+  'export.formats': '要写入的文件',
+  'export.hf': 'Hugging Face 文件夹（始终写入）',
+  'export.onnx': 'ONNX（model.onnx，用于 ONNX Runtime、JavaScript、C#、Java）',
+  'export.onnxInt8': 'ONNX int8（model_int8.onnx：约四分之一大小，在 CPU 上更快）',
+  'export.megabytes': '{mb} MB',
 };
 
 export const locales = { en, zh } as const;

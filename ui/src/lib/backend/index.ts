@@ -125,9 +125,9 @@ export const backend = {
   predictFile: (runId: number, path: string, onProgress: (p: Progress) => void) =>
     job(onProgress, (id, ch) => commands.predictFile(runId, path, id, ch)),
   /** A job: cancelled, it leaves the destination as it was. */
-  exportRun: (runId: number, dest: string): Job<ExportInfo> => {
+  exportRun: (runId: number, dest: string, onnx: boolean, onnxInt8: boolean): Job<ExportInfo> => {
     const id = nextJob++;
-    return { id, result: unwrap(commands.exportRun(runId, dest, id)) };
+    return { id, result: unwrap(commands.exportRun(runId, dest, onnx, onnxInt8, id)) };
   },
 
   /** The native "Open File" dialog; null when the user closes it. */

@@ -272,6 +272,9 @@ export function defaultExportDir(projectPath: string, name: string): string {
 export class ExportState {
   runId = $state<number | null>(null);
   dest = $state('');
+  /** Also write model.onnx (fp32) / model_int8.onnx. */
+  onnx = $state(false);
+  onnxInt8 = $state(false);
   info = $state<ExportInfo | null>(null);
   busy = $state(false);
   /** The export job while it copies. */
@@ -304,7 +307,7 @@ export class ExportState {
     if (id == null || !this.dest.trim()) return;
     this.busy = true;
     try {
-      const job = backend.exportRun(id, this.dest.trim());
+      const job = backend.exportRun(id, this.dest.trim(), this.onnx, this.onnxInt8);
       this.jobId = job.id;
       this.info = await job.result;
     } catch (e) {
