@@ -6,7 +6,9 @@
       -> 200 {"predictions": [{"label", "confidence", "probabilities": {label: p}}, ...]}
     GET  /health  -> 200 {"status": "ok"}
     GET  /info    -> 200 {"labels": [...], "model": ..., "backend": ..., ...}
-    errors        -> {"error": {"code": "...", "message": "..."}} with 400/404/405/413/503
+    errors        -> {"error": {"code": "...", "message": "..."}} with 400/404/405/413/503,
+                     codes as `studio serve` names them (badJson, noTexts, badTexts,
+                     tooManyTexts, bodyTooLarge, notFound, methodNotAllowed, busy)
 
 Run with the peers virtualenv (scripts/setup-peers), offline:
     "$STUDIO_CACHE/venv-peers/bin/python" scripts/baseline_server.py --model DIR --port 8081
@@ -107,7 +109,7 @@ class Model:
         try:
             self.queue.put_nowait(job)
         except queue.Full:
-            raise ApiError(503, "overloaded", f"more than {self.args.max_pending} requests are waiting; retry later")
+            raise ApiError(503, "busy", f"more than {self.args.max_pending} requests are waiting; retry later")
         job.done.wait()
         if job.error is not None:
             raise job.error
@@ -138,7 +140,7 @@ class Model:
                     k += len(j.texts)
             except Exception as e:  # a model failure answers 500-ish as 503, keeps serving
                 for j in jobs:
-                    j.error = ApiError(503, "inference_failed", f"{type(e).__name__}: {e}")
+                    j.error = ApiError(503, "inferenceFailed", f"{type(e).__name__}: {e}")
             for j in jobs:
                 j.done.set()
 
@@ -188,9 +190,9 @@ def make_handler(model, args, started):
             path = self.path.split("?", 1)[0]
             routes = {"/predict": "POST", "/health": "GET", "/info": "GET"}
             if path not in routes:
-                raise ApiError(404, "not_found", f"no route {path}; try POST /predict, GET /health, GET /info")
+                raise ApiError(404, "notFound", f"no route {path}; try POST /predict, GET /health, GET /info")
             if routes[path] != method:
-                raise ApiError(405, "method_not_allowed", f"{path} takes {routes[path]}, not {method}")
+                raise ApiError(405, "methodNotAllowed", f"{path} takes {routes[path]}, not {method}")
             return path
 
         def _dispatch(self, method):
@@ -213,8 +215,12 @@ def make_handler(model, args, started):
                         "max_tokens": model.max_tokens,
                         "backend": f"transformers pipeline, torch {model.torch.__version__}, cpu, "
                                    f"{args.threads} thread(s)",
-                        "max_texts": args.max_texts,
-                        "max_body_bytes": args.max_body_bytes,
+                        "limits": {
+                            "max_batch": args.batch_size,
+                            "max_body_bytes": args.max_body_bytes,
+                            "max_texts_per_request": args.max_texts,
+                            "queue": args.max_pending,
+                        },
                         "uptime_s": round(time.time() - started, 1),
                     })
                 else:
@@ -235,32 +241,32 @@ def make_handler(model, args, started):
         def _predict(self):
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 self.close_connection = True
-                raise ApiError(400, "bad_request", "chunked bodies are not supported; send Content-Length")
+                raise ApiError(400, "badRequest", "chunked bodies are not supported; send Content-Length")
             length = self.headers.get("Content-Length")
             if length is None:
-                raise ApiError(400, "bad_request", "missing Content-Length")
+                raise ApiError(400, "badRequest", "missing Content-Length")
             try:
                 n = int(length)
             except ValueError:
                 self.close_connection = True
-                raise ApiError(400, "bad_request", "Content-Length is not a number")
+                raise ApiError(400, "badRequest", "Content-Length is not a number")
             if n > args.max_body_bytes:
                 self.close_connection = True  # the body is not read
-                raise ApiError(413, "payload_too_large", f"body of {n} bytes is over the {args.max_body_bytes}-byte limit")
+                raise ApiError(413, "bodyTooLarge", f"body of {n} bytes is over the {args.max_body_bytes}-byte limit")
             raw = self.rfile.read(n)
             try:
                 obj = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as e:
-                raise ApiError(400, "bad_json", f"body is not UTF-8 JSON: {e}")
+                raise ApiError(400, "badJson", f"body is not UTF-8 JSON: {e}")
             if not isinstance(obj, dict) or "texts" not in obj:
-                raise ApiError(400, "bad_request", 'body must be a JSON object {"texts": ["...", ...]}')
+                raise ApiError(400, "noTexts", 'body must be a JSON object {"texts": ["...", ...]}')
             texts = obj["texts"]
             if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-                raise ApiError(400, "bad_request", '"texts" must be a list of strings')
+                raise ApiError(400, "badTexts", '"texts" must be a list of strings')
             if not texts:
-                raise ApiError(400, "bad_request", '"texts" is empty')
+                raise ApiError(400, "noTexts", '"texts" is empty')
             if len(texts) > args.max_texts:
-                raise ApiError(413, "too_many_texts", f"{len(texts)} texts is over the limit of {args.max_texts} a request")
+                raise ApiError(413, "tooManyTexts", f"{len(texts)} texts is over the limit of {args.max_texts} a request")
             self._send(200, {"predictions": model.submit(texts)})
 
         def do_GET(self):

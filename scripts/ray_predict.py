@@ -197,12 +197,22 @@ def run_ray(a, onnx_path, labels, max_len, pad_id, n_rows):
         t1 = time.perf_counter()
         written = 0
         tmp_out = a.out + ".part"
-        with open(tmp_out, "w", newline="", encoding="utf-8") as f:
-            first = True
-            for df in scored.iter_batches(batch_format="pandas", batch_size=1024):
-                df.to_csv(f, index=False, header=first)
-                first = False
-                written += len(df)
+        try:
+            with open(tmp_out, "w", newline="", encoding="utf-8") as f:
+                first = True
+                for df in scored.iter_batches(batch_format="pandas", batch_size=1024):
+                    df.to_csv(f, index=False, header=first)
+                    first = False
+                    written += len(df)
+        except Exception as e:
+            if os.path.exists(tmp_out):
+                os.remove(tmp_out)
+            msg = str(e).strip().splitlines()
+            hint = (" (Ray's CSV reader and Python's csv module count the rows differently?)"
+                    if "zip" in str(e).lower() or "row" in str(e).lower() else "")
+            print(f"ray_predict: the Ray pipeline failed: {type(e).__name__}: {msg[0] if msg else ''}{hint}",
+                  file=sys.stderr)
+            raise SystemExit(1)
         os.replace(tmp_out, a.out)
         score_s = time.perf_counter() - t1
     finally:
@@ -334,7 +344,22 @@ def main(argv=None):
           f"labels {labels}, max {max_len} tokens); {a.actors} actor(s) x {a.threads} thread(s) on "
           f"{a.num_cpus} Ray CPUs, batches of {a.batch_size}",
           file=sys.stderr, flush=True)
-    written, init_s, score_s = run_ray(a, onnx_path, labels, max_len, pad_id, len(in_texts))
+    try:
+        written, init_s, score_s = run_ray(a, onnx_path, labels, max_len, pad_id, len(in_texts))
+    except Exception as e:  # Ray wraps the cause in task errors; show the innermost one
+        root, seen = e, set()
+        while id(root) not in seen:
+            seen.add(id(root))
+            nxt = getattr(root, "cause", None) or root.__cause__
+            if not isinstance(nxt, BaseException):
+                break
+            root = nxt
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", x).strip() for x in str(e).splitlines()]
+        causes = [x for x in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", x)
+                  and not x.startswith("RayTaskError") and "attempts" not in x]
+        why = causes[0] if causes else f"{type(root).__name__}: {lines[0] if lines else ''}"
+        print(f"ray_predict: failed: {why}", file=sys.stderr)
+        return 1
     total_s = time.perf_counter() - t_start
 
     ok, lines, rows = check_output(a, in_texts, labels)
