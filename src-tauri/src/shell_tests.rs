@@ -329,6 +329,7 @@ fn the_cli_and_the_app_train_the_same_model_from_one_project() {
         &st,
         app.run_id,
         &input,
+        None,
         &mut studio_core::progress::Silent,
         &CancelToken::new(),
     )

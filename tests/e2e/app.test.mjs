@@ -101,6 +101,25 @@ async function el(sel, timeout = 15000) {
   return e;
 }
 
+/** Types `file` into the native GTK "Save File" dialog. */
+async function saveInNativeDialog(file) {
+  let wid = '';
+  for (let i = 0; i < 100 && !wid; i++) {
+    try {
+      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Save File$']).toString().trim().split('\n')[0];
+    } catch {
+      await sleep(200);
+    }
+  }
+  assert.ok(wid, 'the Save File dialog did not appear');
+  await sleep(1000);
+  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
+  execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+a']);
+  execFileSync('xdotool', ['type', '--delay', '20', file]);
+  await sleep(300);
+  execFileSync('xdotool', ['key', 'Return']);
+}
+
 /** Picks `file` in the native GTK "Open File" dialog. */
 async function pickInNativeDialog(file) {
   let wid = '';
@@ -250,6 +269,15 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   const playProb = Number(await play.getAttribute('data-prob'));
   await shot('7-playground');
 
+  // Predict a file: the Open File dialog, then Save As; a CSV with a BOM for Excel
+  await (await el('#batch-predict')).click();
+  await pickInNativeDialog(fixture.file);
+  const predictions = path.join(tmp, 'predictions.csv');
+  await saveInNativeDialog(predictions);
+  const batchDone = await el('#batch-done', 120000);
+  assert.equal(await batchDone.getAttribute('data-path'), predictions);
+  assert.ok(fs.readFileSync(predictions, 'utf8').startsWith('\ufefftext,label,p_negative,p_positive\n'), 'predictions CSV without its BOM header');
+
   // Export
   await (await el('#nav-export')).click();
   const dest = path.join(tmp, 'exported', 'movies-classifier');
@@ -262,7 +290,7 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   assert.equal(await done.getAttribute('data-path'), dest);
   assert.ok(fs.existsSync(path.join(dest, 'model_int8.onnx')), 'the int8 ONNX file was asked for and not written');
   assert.ok(!fs.existsSync(path.join(dest, 'model.onnx')), 'fp32 ONNX was not asked for');
-  assert.match(await (await el('#export-sizes')).getText(), /model_int8\.onnx\s+[\d.]+ MB/);
+  assert.match(await (await el('#export-sizes')).getText(), /model_int8\.onnx\s*[\d.]+ MB/);
   await el('#python-snippet');
   await shot('8-export');
 

@@ -272,6 +272,7 @@ pub async fn predict_file(
     state: State<'_, AppState>,
     run_id: u32,
     path: String,
+    output: Option<String>,
     job: u32,
     on_progress: Channel<Progress>,
 ) -> AppResult<BatchResult> {
@@ -279,7 +280,8 @@ pub async fn predict_file(
     let cancel = shared.start_job(job);
     let result = tauri::async_runtime::spawn_blocking(move || {
         let mut obs = ChannelObserver::new(on_progress);
-        predict_file_blocking(&shared, run_id, Path::new(&path), &mut obs, &cancel)
+        let output = output.map(std::path::PathBuf::from);
+        predict_file_blocking(&shared, run_id, Path::new(&path), output, &mut obs, &cancel)
     })
     .await
     .map_err(|e| AppError::runtime(e.to_string()))?;
@@ -292,6 +294,7 @@ pub fn predict_file_blocking(
     state: &AppState,
     run_id: u32,
     input: &Path,
+    output: Option<std::path::PathBuf>,
     obs: &mut dyn studio_core::progress::Observer,
     cancel: &CancelToken,
 ) -> AppResult<BatchResult> {
@@ -301,7 +304,7 @@ pub fn predict_file_blocking(
             model: model_dir(state, run_id)?,
             input: input.to_path_buf(),
             text_col: None,
-            output: None,
+            output,
         },
         obs,
         cancel,

@@ -109,7 +109,7 @@ export const commands = {
 	 *  writes `<name>.predictions.csv` beside it: text, label, one probability column per
 	 *  label.
 	 */
-	predictFile: (runId: number, path: string, job: number, onProgress: Channel<Progress>) => typedError<BatchResult, AppError>(__TAURI_INVOKE("predict_file", { runId, path, job, onProgress })),
+	predictFile: (runId: number, path: string, output: string | null, job: number, onProgress: Channel<Progress>) => typedError<BatchResult, AppError>(__TAURI_INVOKE("predict_file", { runId, path, output, job, onProgress })),
 	/**
 	 *  Copies run `run_id`'s model (weights, tokenizer, model card, charts) to `dest`, with
 	 *  `model.onnx` when `onnx` and `model_int8.onnx` when `onnx_int8`.

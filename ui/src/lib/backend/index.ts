@@ -2,7 +2,7 @@
 // unwraps the generated commands' results (throwing BackendError) and owns job ids,
 // progress channels and native dialogs.
 import { Channel } from '@tauri-apps/api/core';
-import { open } from '@tauri-apps/plugin-dialog';
+import { open, save } from '@tauri-apps/plugin-dialog';
 import { commands } from '../bindings';
 import { errorText } from '../errors';
 import { i18n } from '../i18n.svelte';
@@ -122,8 +122,8 @@ export const backend = {
   predictText: (runId: number, text: string) => unwrap(commands.predictText(runId, text)),
   /** Predictions and the words behind them (one batch of forward passes per text). */
   explainTexts: (runId: number, texts: string[]) => unwrap(commands.explainTexts(runId, texts)),
-  predictFile: (runId: number, path: string, onProgress: (p: Progress) => void) =>
-    job(onProgress, (id, ch) => commands.predictFile(runId, path, id, ch)),
+  predictFile: (runId: number, path: string, output: string, onProgress: (p: Progress) => void) =>
+    job(onProgress, (id, ch) => commands.predictFile(runId, path, output, id, ch)),
   /** A job: cancelled, it leaves the destination as it was. */
   exportRun: (runId: number, dest: string, onnx: boolean, onnxInt8: boolean): Job<ExportInfo> => {
     const id = nextJob++;
@@ -133,6 +133,12 @@ export const backend = {
   /** The native "Open File" dialog; null when the user closes it. */
   async pickFile(filterName: string, extensions: string[]): Promise<string | null> {
     const r = await open({ multiple: false, directory: false, filters: [{ name: filterName, extensions }] });
+    return typeof r === 'string' ? r : null;
+  },
+  /** The native "Save As" dialog (it asks before replacing a file); null when the user
+   *  closes it. */
+  async pickSaveFile(defaultPath: string, filterName: string, extensions: string[]): Promise<string | null> {
+    const r = await save({ defaultPath, filters: [{ name: filterName, extensions }] });
     return typeof r === 'string' ? r : null;
   },
   /** The native folder dialog; null when the user closes it. */

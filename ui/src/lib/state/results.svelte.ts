@@ -1,4 +1,5 @@
 // Evaluate, Playground and Export panes.
+import { t } from '../i18n.svelte';
 import { DATA_EXTENSIONS } from '../format';
 import { backend, BackendError } from '../backend';
 import type { BatchResult, EvalItem, EvalView, ExplanationDto, ExportInfo, MetricsDto, ModeName, PredictionDto } from '../backend';
@@ -252,14 +253,25 @@ export class PlaygroundState {
     const run = this.runA ?? this.app.latestRun?.id;
     if (run == null) return;
     try {
-      const path = await backend.pickFile('Texts', DATA_EXTENSIONS);
+      const path = await backend.pickFile(t('play.textsFilter'), DATA_EXTENSIONS);
       if (!path) return;
+      const output = await backend.pickSaveFile(defaultPredictionsPath(path), t('play.saveFilter'), ['csv', 'jsonl']);
+      if (!output) return;
+      this.batchResult = null;
       this.progress.reset();
-      this.batchResult = await backend.predictFile(run, path, (p) => this.progress.apply(p)).result;
+      this.batchResult = await backend.predictFile(run, path, output, (p) => this.progress.apply(p)).result;
     } catch (e) {
       this.app.fail(e);
     }
   }
+}
+
+/** `<folder>/<name>.predictions.csv` beside the texts: the Save As dialog's suggestion. */
+export function defaultPredictionsPath(input: string): string {
+  const dot = input.lastIndexOf('.');
+  const cut = Math.max(input.lastIndexOf('/'), input.lastIndexOf('\\'));
+  const stem = dot > cut ? input.slice(0, dot) : input;
+  return `${stem}.predictions.csv`;
 }
 
 /** `<project folder>/<project name>-classifier`. */

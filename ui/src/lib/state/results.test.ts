@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { overview, run } from '../../test/fixtures';
 import { mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
-import { cellItems, defaultExportDir, errorsOf, EvalState, ExportState, PlaygroundState } from './results.svelte';
+import { cellItems, defaultExportDir, defaultPredictionsPath, errorsOf, EvalState, ExportState, PlaygroundState } from './results.svelte';
 
 afterEach(reset);
 
@@ -200,6 +200,14 @@ describe('Cancel', () => {
   });
 });
 
+describe('Predict a file', () => {
+  it('suggests saving the predictions beside the texts, never over them', () => {
+    expect(defaultPredictionsPath('/home/me/评论.csv')).toBe('/home/me/评论.predictions.csv');
+    expect(defaultPredictionsPath('C:\\data\\reviews.v2.xlsx')).toBe('C:\\data\\reviews.v2.predictions.csv');
+    expect(defaultPredictionsPath('/data.d/texts')).toBe('/data.d/texts.predictions.csv');
+  });
+});
+
 describe('Export', () => {
   it('suggests a folder beside the project and exports the latest run there', async () => {
     expect(defaultExportDir('/home/me/data/movies.studio', 'movies')).toBe('/home/me/data/movies-classifier');
@@ -211,7 +219,7 @@ describe('Export', () => {
     expect(st.dest).toBe('/tmp/movies-classifier');
     await st.run();
     await tick();
-    expect(m.argsOf('export_run')[0]).toMatchObject({ runId: 1, dest: '/tmp/movies-classifier' });
+    expect(m.argsOf('export_run')[0]).toMatchObject({ runId: 1, dest: '/tmp/movies-classifier', onnx: false, onnxInt8: false });
     expect(st.info?.cli).toContain('studio predict --model /tmp/movies-classifier');
   });
 });
