@@ -272,7 +272,7 @@ fn predict_a_file_refuses_what_it_cannot_write_and_never_resumes_another_inputs_
     let err =
         predict_file(&s.engine, &request(&xls), &mut Silent, &CancelToken::new()).unwrap_err();
     assert_eq!(err.code(), "invalidSetting", "{err}");
-    assert!(err.to_string().contains(".csv or .jsonl"), "{err}");
+    assert!(err.to_string().contains(".csv, .jsonl or .xlsx"), "{err}");
     assert!(!xls.exists());
     // A header-only file, and one with no texts at all, say so and write nothing.
     let empty = s.root.join("empty.csv");
@@ -316,6 +316,27 @@ fn predict_a_file_refuses_what_it_cannot_write_and_never_resumes_another_inputs_
     assert!(lines[1]["probabilities"]["negative"].as_f64().is_some());
     assert!(!s.root.join(".out.jsonl.partial").exists());
     assert!(!s.root.join(".out.jsonl.progress.json").exists());
+    // An Excel sheet: the importer reads back the texts in order and their labels.
+    let xlsx = s.root.join("out.xlsx");
+    let r = predict_file(&s.engine, &request(&xlsx), &mut Silent, &CancelToken::new()).unwrap();
+    assert_eq!(r.count, 2);
+    let texts = studio_core::data::read_texts(&xlsx, Some("text")).unwrap();
+    assert_eq!(texts, ["good fun", "awful plot"]);
+    let labels = studio_core::data::read_texts(&xlsx, Some("label")).unwrap();
+    assert_eq!(
+        labels,
+        [
+            lines[0]["label"].as_str().unwrap(),
+            lines[1]["label"].as_str().unwrap()
+        ]
+    );
+    let p = studio_core::data::read_texts(&xlsx, Some("p_positive")).unwrap();
+    let want = lines[1]["probabilities"]["positive"].as_f64().unwrap();
+    assert!(
+        (p[1].parse::<f64>().unwrap() - want).abs() < 1e-6,
+        "{p:?} vs {want}"
+    );
+    assert!(!s.root.join(".out.xlsx.partial").exists());
 }
 
 fn write_json(path: &Path, v: serde_json::Value) {

@@ -216,7 +216,7 @@ const en = {
   'play.batch': 'Predict a file…',
   'play.batchDone': 'Wrote {n} predictions to {path}',
   'play.textsFilter': 'Texts',
-  'play.saveFilter': 'Predictions (CSV for Excel, or JSON Lines)',
+  'play.saveFilter': 'Predictions (CSV, Excel or JSON Lines)',
 
   'export.heading': 'Export the model',
   'export.intro': 'A folder with the weights, the tokenizer, a model card and the charts. Hugging Face transformers loads it unchanged.',
@@ -449,7 +449,7 @@ const zh: Partial<Record<MessageKey, string>> = {
   'play.batch': '预测一个文件…',
   'play.batchDone': '已将 {n} 条预测写入 {path}',
   'play.textsFilter': '文本',
-  'play.saveFilter': '预测结果（Excel 可打开的 CSV，或 JSON Lines）',
+  'play.saveFilter': '预测结果（CSV、Excel 或 JSON Lines）',
 
   'export.heading': '导出模型',
   'export.intro': '导出一个文件夹，包含权重、分词器、模型卡和图表。Hugging Face transformers 可直接加载。',

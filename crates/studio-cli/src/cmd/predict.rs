@@ -28,7 +28,7 @@ pub struct PredictArgs {
     #[arg(long)]
     text_col: Option<String>,
     /// With --file: write the predictions to this file instead of stdout: .csv (UTF-8
-    /// with BOM, for Excel) or .jsonl. Streams in constant memory; a run that was
+    /// with BOM, for Excel), .jsonl or .xlsx. Streams in constant memory; a run that was
     /// killed resumes where it stopped when run again with the same input and model.
     #[arg(long, requires = "file")]
     out: Option<PathBuf>,

@@ -85,7 +85,15 @@ enum OutFormat {
     Csv,
     /// One JSON object a line.
     Jsonl,
+    /// An Excel workbook, one sheet. Rows gather as JSON Lines in the partial file (so
+    /// a kill resumes as for the others) and become the workbook at the end.
+    Xlsx,
 }
+
+/// Rows an Excel sheet holds besides its header.
+const XLSX_MAX_ROWS: usize = 1_048_575;
+/// Characters an Excel cell holds.
+const XLSX_MAX_CELL: usize = 32_767;
 
 impl OutFormat {
     fn of(path: &Path) -> Result<Self> {
@@ -96,8 +104,9 @@ impl OutFormat {
         {
             Some("csv") | None => Ok(Self::Csv),
             Some("jsonl") | Some("ndjson") => Ok(Self::Jsonl),
+            Some("xlsx") => Ok(Self::Xlsx),
             Some(other) => Err(StudioError::InvalidSetting(format!(
-                "cannot write predictions as .{other}; name the output .csv or .jsonl"
+                "cannot write predictions as .{other}; name the output .csv, .jsonl or .xlsx"
             ))),
         }
     }
@@ -221,7 +230,7 @@ pub fn predict_file(
             file = std::fs::File::create(&partial).map_err(io)?;
             let header = match format {
                 OutFormat::Csv => csv_header(predictor.labels()),
-                OutFormat::Jsonl => String::new(),
+                OutFormat::Jsonl | OutFormat::Xlsx => String::new(),
             };
             file.write_all(header.as_bytes()).map_err(io)?;
             (0, header.len() as u64)
@@ -238,7 +247,9 @@ pub fn predict_file(
         for (t, p) in chunk.iter().zip(predictor.predict(chunk, cancel)?) {
             match format {
                 OutFormat::Csv => csv_row(&mut text, t, &p),
-                OutFormat::Jsonl => jsonl_row(&mut text, t, &p, predictor.labels()),
+                OutFormat::Jsonl | OutFormat::Xlsx => {
+                    jsonl_row(&mut text, t, &p, predictor.labels())
+                }
             }
         }
         chunk.clear();
@@ -265,6 +276,12 @@ pub fn predict_file(
         cancel,
         &mut |t| {
             seen += 1;
+            if format == OutFormat::Xlsx && seen > XLSX_MAX_ROWS {
+                return Err(StudioError::InvalidSetting(format!(
+                    "{} has more than {XLSX_MAX_ROWS} texts, the most an Excel sheet holds; write the predictions as .csv or .jsonl instead",
+                    req.input.display()
+                )));
+            }
             if seen > skip {
                 chunk.push(t);
                 if chunk.len() == CHUNK {
@@ -296,13 +313,76 @@ pub fn predict_file(
         });
     }
     drop(out);
-    std::fs::rename(&partial, &output).map_err(|e| StudioError::io("write", &output, e))?;
+    if format == OutFormat::Xlsx {
+        let tmp = output.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let written = write_xlsx(&partial, &tmp, predictor.labels(), cancel).and_then(|_| {
+            std::fs::rename(&tmp, &output).map_err(|e| StudioError::io("write", &output, e))
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let _ = std::fs::remove_file(&partial);
+    } else {
+        std::fs::rename(&partial, &output).map_err(|e| StudioError::io("write", &output, e))?;
+    }
     let _ = std::fs::remove_file(&progress);
     Ok(PredictFileResult {
         output,
         count: seen,
         resumed: skip.min(seen),
     })
+}
+
+/// Writes the JSON Lines rows of `partial` as an Excel sheet at `path`: text, label, one
+/// probability column per label (numbers, so Excel can sort and filter them).
+fn write_xlsx(partial: &Path, path: &Path, labels: &[String], cancel: &CancelToken) -> Result<()> {
+    use rust_xlsxwriter::{Format, Workbook};
+    use std::io::BufRead;
+    let xlsx_err = |e: rust_xlsxwriter::XlsxError| StudioError::BadFile {
+        path: path.to_path_buf(),
+        reason: format!("the workbook could not be written ({e})"),
+    };
+    let mut book = Workbook::new();
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_err)?;
+    let bold = Format::new().set_bold();
+    let header: Vec<String> = ["text".to_string(), "label".to_string()]
+        .into_iter()
+        .chain(labels.iter().map(|l| format!("p_{l}")))
+        .collect();
+    for (c, h) in header.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, h, &bold)
+            .map_err(xlsx_err)?;
+    }
+    let file = std::fs::File::open(partial).map_err(|e| StudioError::io("read", partial, e))?;
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        if i % 4096 == 0 {
+            cancel.check()?;
+        }
+        let line = line.map_err(|e| StudioError::io("read", partial, e))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&line).map_err(|error| StudioError::Json {
+                path: partial.to_path_buf(),
+                error,
+            })?;
+        let row = (i + 1) as u32;
+        let text = v["text"].as_str().unwrap_or_default();
+        let text: String = text.chars().take(XLSX_MAX_CELL).collect();
+        sheet.write_string(row, 0, &text).map_err(xlsx_err)?;
+        sheet
+            .write_string(row, 1, v["label"].as_str().unwrap_or_default())
+            .map_err(xlsx_err)?;
+        for (c, l) in labels.iter().enumerate() {
+            let p = v["probabilities"][l].as_f64().unwrap_or(f64::NAN);
+            sheet
+                .write_number(row, (c + 2) as u16, p)
+                .map_err(xlsx_err)?;
+        }
+    }
+    book.save(path).map_err(xlsx_err)
 }
 
 fn jsonl_row(out: &mut String, text: &str, p: &Prediction, labels: &[String]) {

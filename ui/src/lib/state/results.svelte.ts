@@ -255,7 +255,7 @@ export class PlaygroundState {
     try {
       const path = await backend.pickFile(t('play.textsFilter'), DATA_EXTENSIONS);
       if (!path) return;
-      const output = await backend.pickSaveFile(defaultPredictionsPath(path), t('play.saveFilter'), ['csv', 'jsonl']);
+      const output = await backend.pickSaveFile(defaultPredictionsPath(path), t('play.saveFilter'), ['csv', 'xlsx', 'jsonl']);
       if (!output) return;
       this.batchResult = null;
       this.progress.reset();
