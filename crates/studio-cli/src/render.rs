@@ -50,7 +50,9 @@ impl Observer for Terminal {
                     Some(t) => ProgressBar::new(*t),
                     None => ProgressBar::new_spinner(),
                 };
-                let template = if name.starts_with("download") {
+                // Phases counted in bytes (a download, a file read as it is predicted)
+                // show a rate and the time left.
+                let template = if name.starts_with("download") || name == "predict-file" {
                     "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
                 } else {
                     "{msg:>12} [{bar:30}] {pos}/{len} {wide_msg}"

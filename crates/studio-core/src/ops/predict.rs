@@ -137,14 +137,15 @@ fn file_identity(path: &Path) -> Result<(String, u64, u64)> {
     Ok((full.to_string_lossy().into_owned(), meta.len(), modified))
 }
 
-/// Renames the importer's byte progress as this job's ("predict"), passing the rest on.
+/// Renames the importer's progress, in bytes of the input, as this job's
+/// ("predict-file"), passing the rest on.
 struct AsPredict<'a>(&'a mut dyn Observer);
 
 impl Observer for AsPredict<'_> {
     fn on_event(&mut self, e: &Event) {
         match e {
             Event::Phase { total, .. } => self.0.on_event(&Event::Phase {
-                name: "predict".into(),
+                name: "predict-file".into(),
                 total: *total,
             }),
             other => self.0.on_event(other),
