@@ -29,7 +29,7 @@ from tokenizers import Tokenizer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROB_TOL = 1e-4
-INT8_AGREEMENT = 0.98
+INT8_AGREEMENT = 0.99
 INT8_ACCURACY_DROP = 0.005
 
 

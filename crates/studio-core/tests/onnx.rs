@@ -3,10 +3,10 @@
 //! 1e-4 of `studio predict`'s, int8 labels agreeing with fp32's.
 //!
 //! Tiny classifiers of all three families (first-token heads, BERT's token types,
-//! XLM-R's position offset, DistilBERT's ReLU head) and the real all-MiniLM-L6-v2 trained
-//! on the movie sentences (mean pooling), checked on the whole movie test split: int8
-//! agreement at least 98% there (the issue asked for 99%; see the export's docs) and
-//! accuracy within 0.5 point of fp32.
+//! XLM-R's position offset, DistilBERT's ReLU head) and the real all-MiniLM-L6-v2
+//! fine-tuned on the movie sentences (every weight, one epoch: about 3 minutes; mean
+//! pooling), checked on the whole movie test split: int8 labels agree with fp32 on at
+//! least 99% of the texts and its accuracy is within 0.5 point.
 //!
 //! Without STUDIO_ONNX_PYTHON (or the real model and data) these tests say so and pass,
 //! unless STUDIO_REQUIRE_REAL=1 (as `scripts/test` sets), where that fails them.
@@ -132,7 +132,17 @@ fn the_real_model_in_onnx_runtime_matches_ours_and_int8_keeps_its_labels_and_acc
     let model = dir.path().join("movies");
     let status = Command::new(studio())
         .env("STUDIO_HOME", &home)
-        .args(["train", "--mode", "head", "--quiet", "--data"])
+        .args([
+            "train",
+            "--mode",
+            "full",
+            "--epochs",
+            "1",
+            "--max-len",
+            "48",
+            "--quiet",
+        ])
+        .arg("--data")
         .arg(data.join("movies/train.csv"))
         .arg("--out")
         .arg(&model)
@@ -157,7 +167,7 @@ fn the_real_model_in_onnx_runtime_matches_ours_and_int8_keeps_its_labels_and_acc
         "{r}"
     );
     assert!(
-        r["int8"]["label_agreement_with_fp32"].as_f64().unwrap() >= 0.98,
+        r["int8"]["label_agreement_with_fp32"].as_f64().unwrap() >= 0.99,
         "{r}"
     );
     let drop = r["fp32"]["accuracy"].as_f64().unwrap() - r["int8"]["accuracy"].as_f64().unwrap();
