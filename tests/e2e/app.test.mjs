@@ -101,44 +101,30 @@ async function el(sel, timeout = 15000) {
   return e;
 }
 
-/** Types `file` into the native GTK "Save File" dialog. */
-async function saveInNativeDialog(file) {
+/** Types `file` into the native GTK dialog titled `title` and confirms it. The Open
+ *  dialog takes a path after ctrl+l; the Save dialog's name field has the focus and
+ *  takes a whole path once its suggestion is selected (ctrl+a). */
+async function typeInNativeDialog(title, keys, file) {
   let wid = '';
   for (let i = 0; i < 100 && !wid; i++) {
     try {
-      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Save File$']).toString().trim().split('\n')[0];
+      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', `^${title}$`]).toString().trim().split('\n')[0];
     } catch {
       await sleep(200);
     }
   }
-  assert.ok(wid, 'the Save File dialog did not appear');
+  assert.ok(wid, `the ${title} dialog did not appear`);
   await sleep(1000);
   execFileSync('xdotool', ['windowfocus', '--sync', wid]);
-  execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+a']);
+  execFileSync('xdotool', ['key', '--clearmodifiers', keys]);
+  await sleep(300);
   execFileSync('xdotool', ['type', '--delay', '20', file]);
   await sleep(300);
   execFileSync('xdotool', ['key', 'Return']);
 }
 
-/** Picks `file` in the native GTK "Open File" dialog. */
-async function pickInNativeDialog(file) {
-  let wid = '';
-  for (let i = 0; i < 100 && !wid; i++) {
-    try {
-      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', '^Open File$']).toString().trim().split('\n')[0];
-    } catch {
-      await sleep(200);
-    }
-  }
-  assert.ok(wid, 'the Open File dialog did not appear');
-  await sleep(1000);
-  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
-  execFileSync('xdotool', ['key', '--clearmodifiers', 'ctrl+l']);
-  await sleep(300);
-  execFileSync('xdotool', ['type', '--delay', '20', file]);
-  await sleep(300);
-  execFileSync('xdotool', ['key', 'Return']);
-}
+const pickInNativeDialog = (file) => typeInNativeDialog('Open File', 'ctrl+l', file);
+const saveInNativeDialog = (file) => typeInNativeDialog('Save File', 'ctrl+a', file);
 
 test('new project -> label 20 -> train -> evaluate -> playground -> export -> studio predict agrees', { timeout: 900_000 }, async () => {
   // Start

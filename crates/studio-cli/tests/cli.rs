@@ -813,12 +813,29 @@ fn models_pull_takes_a_revision_and_refuses_one_the_hub_lacks() {
     );
 }
 
+/// One raw HTTP/1.1 exchange with the server at `addr`: (status, body).
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
 /// `studio serve` end to end: it prints where it listens, answers, refuses a bad request
 /// with its JSON error, and on SIGTERM answers a request already sent, says it stopped,
 /// and exits 0.
 #[test]
 fn serve_answers_refuses_and_stops_gracefully_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Read};
     let f = Fixture::new();
     assert!(f.train("model", "train.csv").status.success());
     let mut child = Command::new(env!("CARGO_BIN_EXE_studio"))
@@ -845,21 +862,7 @@ fn serve_answers_refuses_and_stops_gracefully_on_sigterm() {
         .and_then(|r| r.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_string();
-    // One raw HTTP/1.1 exchange: (status, body).
-    let call = |method: &str, path: &str, body: &str| -> (u16, String) {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        let status = answer[9..12].parse().unwrap();
-        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-        (status, body)
-    };
+    let call = |method: &str, path: &str, body: &str| http(&addr, method, path, body);
     let (status, body) = call(
         "POST",
         "/predict",
@@ -877,22 +880,13 @@ fn serve_answers_refuses_and_stops_gracefully_on_sigterm() {
         std::thread::spawn(move || {
             let texts: Vec<String> = (0..200).map(|i| format!("the film {i} was fun")).collect();
             let body = serde_json::json!({ "texts": texts }).to_string();
-            let mut s = std::net::TcpStream::connect(&addr).unwrap();
-            write!(
-                s,
-                "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .unwrap();
-            let mut answer = String::new();
-            s.read_to_string(&mut answer).unwrap();
-            answer
+            http(&addr, "POST", "/predict", &body)
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(30));
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let answer = slow.join().unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (status, answer) = slow.join().unwrap();
+    assert_eq!(status, 200, "{answer}");
     let status = child.wait().unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();

@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use studio_core::arch::Family;
-use studio_core::ops::export::{export_model, ExportOptions};
+use studio_core::ops::export::{export_model, ExportOptions, Exported};
 use studio_core::progress::CancelToken;
 use studio_core::testing::{tiny_data, trained_tiny_classifier};
 
@@ -51,6 +51,15 @@ fn studio() -> PathBuf {
     bin
 }
 
+/// Exports `model` to `out` with both ONNX files.
+fn export_with_onnx(model: &Path, out: &Path) -> Exported {
+    let both = ExportOptions {
+        onnx: true,
+        onnx_int8: true,
+    };
+    export_model(model, out, both, &CancelToken::new()).unwrap()
+}
+
 /// Runs the check; returns its report.
 fn check(python: &Path, model: &Path, texts: &Path, int8_gate: bool) -> serde_json::Value {
     let report = model.with_extension("report.json");
@@ -85,16 +94,7 @@ fn tiny_classifiers_of_every_family_give_our_probabilities_in_onnx_runtime() {
         std::fs::create_dir_all(&root).unwrap();
         let model = trained_tiny_classifier(&root, family);
         let out = root.join("export");
-        let e = export_model(
-            &model,
-            &out,
-            ExportOptions {
-                onnx: true,
-                onnx_int8: true,
-            },
-            &CancelToken::new(),
-        )
-        .unwrap();
+        let e = export_with_onnx(&model, &out);
         assert!(e.files.contains(&"model.onnx".to_string()), "{:?}", e.files);
         let card = std::fs::read_to_string(out.join("README.md")).unwrap();
         assert!(
@@ -150,16 +150,7 @@ fn the_real_model_in_onnx_runtime_matches_ours_and_int8_keeps_its_labels_and_acc
         .unwrap();
     assert!(status.success());
     let out = dir.path().join("export");
-    export_model(
-        &model,
-        &out,
-        ExportOptions {
-            onnx: true,
-            onnx_int8: true,
-        },
-        &CancelToken::new(),
-    )
-    .unwrap();
+    export_with_onnx(&model, &out);
     let r = check(&python, &out, &data.join("movies/test.csv"), true);
     assert_eq!(r["texts"], 2121);
     assert!(

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use studio_core::device::DeviceChoice;
 use studio_core::ops::serve::{start, ServeOptions};
 use studio_core::ops::Engine;
-use studio_core::progress::CancelToken;
 
 /// Arguments of `studio serve`.
 #[derive(Debug, clap::Args)]
@@ -65,18 +64,10 @@ pub fn run(a: ServeArgs) -> Result<()> {
         engine.device()?.explanation,
         serving.addr
     );
-    let stop = CancelToken::new();
-    let watcher = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            while !stop_flag.load(Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            stop.cancel();
-        })
-    };
-    serving.run_until(&stop);
-    let _ = watcher.join();
+    while !stop_flag.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    serving.shutdown();
     println!("stopped: every queued request was answered");
     Ok(())
 }

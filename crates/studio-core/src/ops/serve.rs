@@ -12,8 +12,8 @@
 //! queue for it (bounded: a full queue answers 503 at once rather than letting latency
 //! grow without end) and are batched together, which is where a CPU's throughput comes
 //! from. A few reader threads parse and check requests, so a slow or bad client never
-//! holds the model. A cancel (SIGTERM in the CLI) stops accepting, then answers every
-//! queued request before returning.
+//! holds the model. [`Serving::shutdown`] (on SIGTERM in the CLI) stops accepting, then
+//! answers every queued request before returning.
 
 use crate::classify::infer::Predictor;
 use crate::progress::CancelToken;
@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::Duration;
 use tiny_http::{Header, Method, Request, Response, Server};
 
 /// Limits and sizes of the server.
@@ -349,14 +348,6 @@ impl Serving {
         }
         drop(self.jobs);
         let _ = self.model.join();
-    }
-
-    /// Blocks until `stop` is cancelled, then shuts down as [`Serving::shutdown`] does.
-    pub fn run_until(self, stop: &CancelToken) {
-        while !stop.is_cancelled() {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.shutdown();
     }
 }
 
