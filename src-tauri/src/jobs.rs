@@ -108,12 +108,23 @@ impl PhaseName {
     }
 }
 
+/// A note of the engine, as a code and its values: the UI has the words, in English and
+/// Chinese, for the codes a user should see (`note.<code>` in ui/src/lib/i18n.svelte.ts)
+/// and leaves out the rest (parameter dumps, study rows).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct NoteDto {
+    /// The engine's `NoteCode`, camelCase: "device", "plan", "stoppedEarly", …
+    pub code: String,
+    /// The values it is worded with.
+    pub args: std::collections::BTreeMap<String, String>,
+}
+
 /// Something a long job reports.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(tag = "kind", content = "data", rename_all = "camelCase")]
 pub enum Progress {
-    /// A sentence about what is happening.
-    Note(String),
+    /// Something worth telling the user; the UI words it from its code.
+    Note(NoteDto),
     /// A phase began.
     Phase {
         /// The phase.
@@ -187,7 +198,16 @@ impl ChannelObserver {
 impl Observer for ChannelObserver {
     fn on_event(&mut self, e: &Event) {
         match e {
-            Event::Note { message } => self.send(Progress::Note(message.clone())),
+            Event::Note { code, args, .. } => self.send(Progress::Note(NoteDto {
+                code: serde_json::to_value(code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                args: args
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            })),
             Event::Phase { name, total } => {
                 self.last = None;
                 self.send(Progress::Phase {

@@ -55,6 +55,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             results::explain_texts,
             results::predict_file,
             results::export_run,
+            desktop::open_folder,
         ])
 }
 

@@ -362,3 +362,20 @@ fn the_ui_has_a_chinese_sentence_for_every_error_code() {
         );
     }
 }
+
+/// Every GPU status the engine reports has its words in English and in Chinese.
+#[test]
+fn the_ui_words_every_gpu_status_in_both_languages() {
+    let ts = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/i18n.svelte.ts"),
+    )
+    .unwrap();
+    for status in studio_core::device::GpuStatus::ALL {
+        let key = format!("'model.gpu.{}': '", status.code());
+        assert_eq!(
+            ts.matches(&key).count(),
+            2,
+            "ui/src/lib/i18n.svelte.ts needs {key} once in English and once in Chinese"
+        );
+    }
+}

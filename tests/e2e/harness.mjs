@@ -41,9 +41,14 @@ function waitPort(port, ms) {
   });
 }
 
-/** Starts the app; `env` overrides the environment it runs in. */
-export async function startApp(env = {}) {
-  for (const [what, p] of [['app', APP_BIN], ['tauri-driver', DRIVER], ['model', path.join(MODELS, 'all-minilm-l6-v2')]]) {
+/**
+ * Starts the app; `env` overrides the environment it runs in. With `withModel: false`
+ * its model folder starts empty, as on a first run after installing.
+ */
+export async function startApp(env = {}, { withModel = true } = {}) {
+  const needs = [['app', APP_BIN], ['tauri-driver', DRIVER]];
+  if (withModel) needs.push(['model', path.join(MODELS, 'all-minilm-l6-v2')]);
+  for (const [what, p] of needs) {
     assert.ok(fs.existsSync(p), `${what} not found at ${p}`);
   }
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -51,7 +56,7 @@ export async function startApp(env = {}) {
   const home = path.join(tmp, 'home');
   const studioHome = path.join(tmp, 'studio-home');
   fs.mkdirSync(path.join(studioHome, 'models'), { recursive: true });
-  fs.symlinkSync(path.join(MODELS, 'all-minilm-l6-v2'), path.join(studioHome, 'models', 'all-minilm-l6-v2'));
+  if (withModel) fs.symlinkSync(path.join(MODELS, 'all-minilm-l6-v2'), path.join(studioHome, 'models', 'all-minilm-l6-v2'));
   fs.mkdirSync(home, { recursive: true });
   const driver = spawn(DRIVER, ['--port', '4444', '--native-port', '4445', '--native-driver', '/usr/bin/WebKitWebDriver'], {
     env: {

@@ -43,7 +43,7 @@ impl Observer for Terminal {
             return;
         }
         match e {
-            Event::Note { message } => self.println(format!("· {message}")),
+            Event::Note { message, .. } => self.println(format!("· {message}")),
             Event::Phase { name, total } => {
                 self.finish();
                 let bar = match total {

@@ -53,29 +53,135 @@ pub struct ChosenDevice {
     pub device: Device,
     /// "cpu", "cuda" or "metal".
     pub kind: &'static str,
-    /// Why this one: e.g. "CUDA not available (this build has no CUDA support); using CPU".
+    /// Why the GPU is or is not used, as a code a front end can word in its language.
+    pub gpu: GpuStatus,
+    /// Why this one, in English: e.g. "No NVIDIA GPU found; using CPU (2 threads, OpenBLAS)".
     pub explanation: String,
+}
+
+/// Whether training can use a GPU here and, if not, what the user could do about it.
+///
+/// Why codes rather than the backend's own error: "this build has no CUDA support" tells
+/// an NVIDIA owner nothing they can act on, while "install the CUDA build" does, and the
+/// app words each code in the user's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GpuStatus {
+    /// A GPU is in use.
+    InUse,
+    /// The user asked for the CPU.
+    CpuChosen,
+    /// No GPU this build could use, and no NVIDIA GPU on the machine.
+    NoGpu,
+    /// The machine has an NVIDIA GPU, but this build was made without CUDA.
+    NeedsCudaBuild,
+    /// This is a Mac, but this build was made without Metal.
+    NeedsMetalBuild,
+    /// The CUDA build found no usable NVIDIA GPU or driver.
+    CudaFailed,
+    /// The Metal build could not open the GPU.
+    MetalFailed,
+}
+
+impl GpuStatus {
+    /// Every status, for the front ends' checks that each has its words.
+    pub const ALL: [GpuStatus; 7] = [
+        Self::InUse,
+        Self::CpuChosen,
+        Self::NoGpu,
+        Self::NeedsCudaBuild,
+        Self::NeedsMetalBuild,
+        Self::CudaFailed,
+        Self::MetalFailed,
+    ];
+
+    /// A stable code for the front ends (the serde name).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InUse => "inUse",
+            Self::CpuChosen => "cpuChosen",
+            Self::NoGpu => "noGpu",
+            Self::NeedsCudaBuild => "needsCudaBuild",
+            Self::NeedsMetalBuild => "needsMetalBuild",
+            Self::CudaFailed => "cudaFailed",
+            Self::MetalFailed => "metalFailed",
+        }
+    }
+
+    /// The English sentence for it (the CLI's words; the app has its own per language).
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Self::InUse => "using the GPU",
+            Self::CpuChosen => "the CPU was asked for",
+            Self::NoGpu => "No NVIDIA GPU found",
+            Self::NeedsCudaBuild => "This build cannot use your NVIDIA GPU: install the CUDA build",
+            Self::NeedsMetalBuild => {
+                "This build cannot use your Mac's GPU: install the macOS build with Metal"
+            }
+            Self::CudaFailed => {
+                "Your NVIDIA GPU could not be opened: update its driver (CUDA 12 or newer)"
+            }
+            Self::MetalFailed => "Your Mac's GPU could not be opened",
+        }
+    }
+}
+
+/// Whether this machine has an NVIDIA GPU with its driver loaded, whatever this build
+/// supports: the driver's files on Linux, its command-line tool on Windows.
+fn nvidia_gpu_present() -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new("/proc/driver/nvidia/version").exists()
+            || std::path::Path::new("/dev/nvidia0").exists()
+    } else if cfg!(windows) {
+        std::env::var_os("SystemRoot")
+            .map(|root| {
+                std::path::Path::new(&root)
+                    .join("System32/nvidia-smi.exe")
+                    .exists()
+            })
+            .unwrap_or(false)
+    } else {
+        false
+    }
+}
+
+/// Why the GPU is not used when neither CUDA nor Metal could be opened.
+fn no_gpu_status(cuda_built: bool, metal_built: bool) -> GpuStatus {
+    if cuda_built {
+        GpuStatus::CudaFailed
+    } else if nvidia_gpu_present() {
+        GpuStatus::NeedsCudaBuild
+    } else if cfg!(target_os = "macos") {
+        if metal_built {
+            GpuStatus::MetalFailed
+        } else {
+            GpuStatus::NeedsMetalBuild
+        }
+    } else {
+        GpuStatus::NoGpu
+    }
 }
 
 /// Opens the device for `choice`. `Auto` never fails: it falls back to the CPU and says
 /// why. An explicit `Cuda` or `Metal` that cannot be opened is an error.
 pub fn open(choice: DeviceChoice) -> Result<ChosenDevice> {
-    let cpu = |why: String| ChosenDevice {
+    let cpu = |gpu: GpuStatus| ChosenDevice {
         device: Device::Cpu,
         kind: "cpu",
-        explanation: why,
+        gpu,
+        explanation: format!("{}; using {}", gpu.sentence(), cpu_summary()),
     };
     match choice {
-        DeviceChoice::Cpu => Ok(cpu(format!("using {}", cpu_summary()))),
+        DeviceChoice::Cpu => Ok(cpu(GpuStatus::CpuChosen)),
         DeviceChoice::Cuda => try_cuda().map_err(StudioError::Device),
         DeviceChoice::Metal => try_metal().map_err(StudioError::Device),
         DeviceChoice::Auto => match try_cuda() {
             Ok(d) => Ok(d),
-            Err(cuda_why) => match try_metal() {
+            Err(_) => match try_metal() {
                 Ok(d) => Ok(d),
-                Err(metal_why) => Ok(cpu(format!(
-                    "{cuda_why}; {metal_why}; using {}",
-                    cpu_summary()
+                Err(_) => Ok(cpu(no_gpu_status(
+                    cfg!(feature = "cuda"),
+                    cfg!(feature = "metal"),
                 ))),
             },
         },
@@ -112,6 +218,7 @@ fn try_cuda() -> std::result::Result<ChosenDevice, String> {
         .map(|device| ChosenDevice {
             device,
             kind: "cuda",
+            gpu: GpuStatus::InUse,
             explanation: "using CUDA GPU 0".into(),
         })
         .map_err(|e| format!("CUDA not available: {e}"))
@@ -125,6 +232,7 @@ fn try_metal() -> std::result::Result<ChosenDevice, String> {
         .map(|device| ChosenDevice {
             device,
             kind: "metal",
+            gpu: GpuStatus::InUse,
             explanation: "using the Metal GPU".into(),
         })
         .map_err(|e| format!("Metal not available: {e}"))
@@ -148,6 +256,35 @@ mod tests {
             _ if cfg!(target_os = "linux") => assert!(text.contains("libopenblas0"), "{text}"),
             _ => {}
         }
+    }
+
+    #[test]
+    fn a_cpu_fallback_says_what_the_user_can_do_about_the_gpu() {
+        // This build has no CUDA or Metal: the status follows from the machine alone.
+        let chosen = open(DeviceChoice::Auto).unwrap();
+        assert_eq!(chosen.kind, "cpu");
+        let expected = if nvidia_gpu_present() {
+            GpuStatus::NeedsCudaBuild
+        } else if cfg!(target_os = "macos") {
+            GpuStatus::NeedsMetalBuild
+        } else {
+            GpuStatus::NoGpu
+        };
+        if !cfg!(feature = "cuda") && !cfg!(feature = "metal") {
+            assert_eq!(chosen.gpu, expected);
+        }
+        assert!(
+            chosen.explanation.starts_with(chosen.gpu.sentence()),
+            "{}",
+            chosen.explanation
+        );
+        assert!(
+            !chosen.explanation.contains("no CUDA support"),
+            "{}",
+            chosen.explanation
+        );
+        assert_eq!(no_gpu_status(true, false), GpuStatus::CudaFailed);
+        assert_eq!(open(DeviceChoice::Cpu).unwrap().gpu, GpuStatus::CpuChosen);
     }
 
     #[test]

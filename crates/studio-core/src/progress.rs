@@ -12,9 +12,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    /// A plain message about what is happening ("using CPU", "caching embeddings").
+    /// A plain message about what is happening ("using CPU", "stopping early").
     Note {
-        /// The message.
+        /// What it is about: a stable code a front end words in its own language.
+        code: NoteCode,
+        /// The values a front end words it with ("train" → "180").
+        args: Vec<(&'static str, String)>,
+        /// The English sentence (what the CLI prints).
         message: String,
     },
     /// A phase began; `total` is the number of units (steps, bytes, texts) if known.
@@ -39,6 +43,44 @@ pub enum Event {
     /// training loss fell: the model has begun to learn its training texts by heart.
     /// Sent once per run, right after the epoch that showed it.
     Overfitting(Overfitting),
+}
+
+impl Event {
+    /// A [`Event::Note`].
+    pub fn note(code: NoteCode, message: String, args: Vec<(&'static str, String)>) -> Self {
+        Self::Note {
+            code,
+            args,
+            message,
+        }
+    }
+}
+
+/// What a [`Event::Note`] is about. Why codes: the app words each note in the user's
+/// language and leaves out the ones meant for a terminal (parameter dumps, study rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NoteCode {
+    /// Which device trains and why (args: `gpu`, a [`crate::device::GpuStatus`] code).
+    Device,
+    /// How the base model pools its tokens.
+    Pooling,
+    /// The training plan: method and settings (args: `train`, `validation` texts).
+    Plan,
+    /// Where the classifier head starts (args: `start`: new, continued, newLabels).
+    HeadStart,
+    /// Training stopped before its last epoch (args: `epoch`, `patience`).
+    StoppedEarly,
+    /// A download fell back to `pytorch_model.bin`.
+    WeightsFromBin,
+    /// Every file of a download came from one commit (args: `commit`).
+    Commit,
+    /// The hub did not answer; the model comes from PyPI instead.
+    HubFallback,
+    /// A downloaded package is being unpacked.
+    Unpacking,
+    /// One point of a study (a learning curve, a transfer run) is done.
+    StudyPoint,
 }
 
 /// Evaluations in a row with validation loss up and training loss down that count as

@@ -255,7 +255,7 @@ fn every_file_comes_from_the_commit_the_first_one_named() {
     }
     assert!(events
         .iter()
-        .any(|e| matches!(e, Event::Note { message } if message.contains(COMMIT))));
+        .any(|e| matches!(e, Event::Note { message, .. } if message.contains(COMMIT))));
 }
 
 /// A file whose bytes do not match the hash the hub publishes for it (the git blob id of

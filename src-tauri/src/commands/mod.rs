@@ -2,6 +2,7 @@
 //! query of the open project): it parses, calls one operation and renders.
 
 pub mod curve;
+pub mod desktop;
 pub mod label;
 pub mod models;
 pub mod results;

@@ -64,8 +64,10 @@ pub struct ModelsView {
     pub openblas: bool,
     /// Whether this is Linux, where one package (libopenblas0) gives OpenBLAS.
     pub openblas_installable: bool,
-    /// A plain sentence about the device (English; the UI words it from the fields above).
-    pub device_explanation: String,
+    /// Why the GPU is or is not used: one of `inUse`, `cpuChosen`, `noGpu`,
+    /// `needsCudaBuild`, `needsMetalBuild`, `cudaFailed`, `metalFailed` (the engine's
+    /// `GpuStatus`); the UI words it in the user's language.
+    pub gpu: String,
 }
 
 /// Where training runs.
@@ -153,7 +155,7 @@ pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
         threads: device::cpu_threads() as u32,
         openblas: studio_core::arch::blas::backend_name() == "openblas",
         openblas_installable: cfg!(target_os = "linux"),
-        device_explanation: dev.explanation,
+        gpu: dev.gpu.code().to_string(),
     })
 }
 

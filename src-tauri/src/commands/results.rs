@@ -45,6 +45,8 @@ pub struct RunInfo {
     pub test_accuracy: Option<f64>,
     /// Test texts the test accuracy was measured on (0 when none).
     pub test_n: u32,
+    /// 95% interval of the test accuracy (Wilson), `[low, high]`; null without a test.
+    pub test_interval: Option<[f64; 2]>,
     /// Whether the test split is too small to trust (fewer than 20 texts of a label).
     pub test_too_small: bool,
     /// Milliseconds since the Unix epoch.
@@ -67,6 +69,7 @@ impl From<&RunSummary> for RunInfo {
             macro_f1: r.validation.as_ref().map(|m| m.macro_f1),
             test_accuracy: r.test.as_ref().map(|m| m.accuracy),
             test_n: r.test.as_ref().map_or(0, |m| m.n as u32),
+            test_interval: r.test.as_ref().filter(|m| m.n > 0).map(|m| m.accuracy_ci),
             test_too_small: r.test.as_ref().is_some_and(Metrics::too_small_to_trust),
             started_at_ms: r.started_at_ms as f64,
         }

@@ -118,6 +118,8 @@ export const commands = {
 	 *  it holds an earlier export.
 	 */
 	exportRun: (runId: number, dest: string, onnx: boolean, onnxInt8: boolean, job: number) => typedError<ExportInfo, AppError>(__TAURI_INVOKE("export_run", { runId, dest, onnx, onnxInt8, job })),
+	/**  Opens `path` in the file manager. Returns once the file manager has been started. */
+	openFolder: (path: string) => typedError<null, AppError>(__TAURI_INVOKE("open_folder", { path })),
 };
 
 /* Types */
@@ -537,8 +539,24 @@ export type ModelsView = {
 	openblas: boolean,
 	/**  Whether this is Linux, where one package (libopenblas0) gives OpenBLAS. */
 	openblasInstallable: boolean,
-	/**  A plain sentence about the device (English; the UI words it from the fields above). */
-	deviceExplanation: string,
+	/**
+	 *  Why the GPU is or is not used: one of `inUse`, `cpuChosen`, `noGpu`,
+	 *  `needsCudaBuild`, `needsMetalBuild`, `cudaFailed`, `metalFailed` (the engine's
+	 *  `GpuStatus`); the UI words it in the user's language.
+	 */
+	gpu: string,
+};
+
+/**
+ *  A note of the engine, as a code and its values: the UI has the words, in English and
+ *  Chinese, for the codes a user should see (`note.<code>` in ui/src/lib/i18n.svelte.ts)
+ *  and leaves out the rest (parameter dumps, study rows).
+ */
+export type NoteDto = {
+	/**  The engine's `NoteCode`, camelCase: "device", "plan", "stoppedEarly", … */
+	code: string,
+	/**  The values it is worded with. */
+	args: { [key in string]: string },
 };
 
 /**  Where a run began to overfit. */
@@ -593,8 +611,8 @@ export type PresetName =
 
 /**  Something a long job reports. */
 export type Progress = 
-/**  A sentence about what is happening. */
-{ kind: "note"; data: string } | 
+/**  Something worth telling the user; the UI words it from its code. */
+{ kind: "note"; data: NoteDto } | 
 /**  A phase began. */
 { kind: "phase"; data: {
 	/**  The phase. */
@@ -677,6 +695,8 @@ export type RunInfo = {
 	testAccuracy: number | null,
 	/**  Test texts the test accuracy was measured on (0 when none). */
 	testN: number,
+	/**  95% interval of the test accuracy (Wilson), `[low, high]`; null without a test. */
+	testInterval: [(number | null), (number | null)] | null,
 	/**  Whether the test split is too small to trust (fewer than 20 texts of a label). */
 	testTooSmall: boolean,
 	/**  Milliseconds since the Unix epoch. */

@@ -43,6 +43,7 @@ export const run: RunInfo = {
   macroF1: 0.79,
   testAccuracy: 0.75,
   testN: 40,
+  testInterval: [0.6, 0.86],
   testTooSmall: false,
   startedAtMs: 0,
 };

@@ -14,7 +14,7 @@
 //! - can be cancelled between any two chunks, and fails when the server sends nothing
 //!   for [`READ_TIMEOUT`].
 
-use crate::progress::{CancelToken, Event, Observer};
+use crate::progress::{CancelToken, Event, NoteCode, Observer};
 use crate::{Result, StudioError};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -211,11 +211,13 @@ pub fn download(
     }
     let weights = first_of(WEIGHTS, &mut fetch, observer, repo, "weights")?;
     if weights.ends_with(".bin") {
-        observer.on_event(&Event::Note {
-            message: format!(
+        observer.on_event(&Event::note(
+            NoteCode::WeightsFromBin,
+            format!(
                 "{repo} has no model.safetensors; using pytorch_model.bin (read as data, no code in it is run)"
             ),
-        });
+            Vec::new(),
+        ));
     }
     first_of(TOKENIZER, &mut fetch, observer, repo, "tokenizer")?;
     for f in OPTIONAL {
@@ -227,9 +229,11 @@ pub fn download(
         }
     }
     if let Some(commit) = &client.commit {
-        observer.on_event(&Event::Note {
-            message: format!("{repo}: every file from commit {commit}"),
-        });
+        observer.on_event(&Event::note(
+            NoteCode::Commit,
+            format!("{repo}: every file from commit {commit}"),
+            vec![("commit", commit.clone())],
+        ));
     }
     Ok(())
 }

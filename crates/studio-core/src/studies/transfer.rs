@@ -90,12 +90,14 @@ pub fn transfer(
                 };
                 let trained = train(folder, &sample, &opts, target, &mut Silent, cancel)?;
                 let m = score(&predictor(&trained, target)?, test, cancel)?;
-                observer.on_event(&crate::progress::Event::Note {
-                    message: format!(
+                observer.on_event(&crate::progress::Event::note(
+                    crate::progress::NoteCode::StudyPoint,
+                    format!(
                         "{k} per class, seed {seed}, {start:?}: accuracy {:.4}",
                         m.accuracy
                     ),
-                });
+                    Vec::new(),
+                ));
                 points.push(TransferPoint {
                     per_class: k,
                     seed,

@@ -130,6 +130,9 @@ export const backend = {
     return { id, result: unwrap(commands.exportRun(runId, dest, onnx, onnxInt8, id)) };
   },
 
+  /** Shows a folder in the system's file manager. */
+  openFolder: (path: string) => unwrap(commands.openFolder(path)),
+
   /** The native "Open File" dialog; null when the user closes it. */
   async pickFile(filterName: string, extensions: string[]): Promise<string | null> {
     const r = await open({ multiple: false, directory: false, filters: [{ name: filterName, extensions }] });

@@ -21,6 +21,8 @@ export class AppModel {
   modelId = $state('all-minilm-l6-v2');
   /** Whether the user picked `modelId` for this project (else the recommendation may). */
   modelChosen = $state(false);
+  /** The models and the recommendation for the open project, once listed. */
+  models = $state<ModelsView | null>(null);
   theme = $state<Theme>('light');
   error = $state<string | null>(null);
 
@@ -39,6 +41,20 @@ export class AppModel {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /**
+   * When the project's texts are mostly Chinese (Japanese, Korean) but the chosen model
+   * reads only English: the recommended model to use instead, else null.
+   */
+  get languageMismatch(): { recommended: ModelsView['models'][number]; share: number } | null {
+    const v = this.models;
+    const share = v?.cjkShare ?? 0;
+    if (!v || share <= 0.2) return null;
+    const chosen = v.models.find((m) => m.id === this.modelId);
+    if (!chosen || !chosen.fromCatalog || chosen.languages.some((l) => l !== 'en')) return null;
+    const recommended = v.models.find((m) => m.id === v.recommended);
+    return recommended && recommended.id !== chosen.id ? { recommended, share } : null;
   }
 
   /** The newest run with a model. */
@@ -92,6 +108,7 @@ export class AppModel {
    * model for Chinese) unless the user picked a model; falls back to any downloaded one
    * when the current choice is not downloaded. */
   adoptRecommendation(v: ModelsView): void {
+    this.models = v;
     const current = v.models.find((m) => m.id === this.modelId);
     const rec = v.models.find((m) => m.id === v.recommended && m.downloaded);
     if (rec && !this.modelChosen) {
@@ -105,8 +122,16 @@ export class AppModel {
   async projectOpened(p: ProjectOverview): Promise<void> {
     this.project = p;
     this.modelChosen = false;
+    this.models = null;
     this.runs = [];
     await this.refreshRuns();
+    // Pick the model for these texts now, not only once the Model pane is visited: a
+    // Chinese project must not train the English-only default unnoticed.
+    try {
+      this.adoptRecommendation(await backend.listModels());
+    } catch (e) {
+      this.fail(e);
+    }
     this.pane = 'label';
     if (this.info) {
       const recent = [p.path, ...this.info.settings.recent.filter((r) => r !== p.path)].slice(0, 8);

@@ -125,7 +125,7 @@ function modelsView(recommended: string) {
     recommended,
     why: '',
     device: 'cpu',
-    deviceExplanation: '',
+    gpu: 'noGpu',
   };
 }
 

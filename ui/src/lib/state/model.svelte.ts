@@ -3,7 +3,7 @@ import { backend } from '../backend';
 import type { ModelsView } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
-import { t } from '../i18n.svelte';
+import { t, type MessageKey } from '../i18n.svelte';
 
 export class ModelState {
   view = $state<ModelsView | null>(null);
@@ -64,10 +64,19 @@ export class ModelState {
 }
 
 /** The device in the user's language, from the engine's fields (not its English sentence). */
-export function deviceText(v: Pick<ModelsView, 'device' | 'threads' | 'openblas' | 'openblasInstallable'>): string {
+export function deviceText(v: Pick<ModelsView, 'device' | 'threads' | 'openblas' | 'openblasInstallable' | 'gpu'>): string {
   if (v.device !== 'cpu') return t('model.deviceGpu', { device: v.device.toUpperCase() });
-  if (v.openblas) return t('model.deviceCpuBlas', { threads: v.threads });
-  return v.openblasInstallable ? t('model.deviceCpuHint', { threads: v.threads }) : t('model.deviceCpu', { threads: v.threads });
+  const cpu = v.openblas
+    ? t('model.deviceCpuBlas', { threads: v.threads })
+    : v.openblasInstallable
+      ? t('model.deviceCpuHint', { threads: v.threads })
+      : t('model.deviceCpu', { threads: v.threads });
+  return `${gpuText(v.gpu)} ${cpu}`;
+}
+
+/** Why the GPU is not used, in words a user can act on. */
+export function gpuText(code: string): string {
+  return t(`model.gpu.${code}` as MessageKey);
 }
 
 /** Why the recommended model, in the user's language. */

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { modelCard } from '../../test/fixtures';
+import { modelCard, overview } from '../../test/fixtures';
 import { mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { i18n } from '../i18n.svelte';
@@ -22,7 +22,7 @@ describe('ModelState', () => {
         threads: 2,
         openblas: false,
         openblasInstallable: true,
-        deviceExplanation: 'using CPU (2 threads)',
+        gpu: 'noGpu',
       }),
     });
     const app = new AppModel();
@@ -32,16 +32,19 @@ describe('ModelState', () => {
   });
 
   it('words the device and the recommendation in the user language, not the engine English', () => {
-    const cpu = { device: 'cpu' as const, threads: 2, openblas: false, openblasInstallable: true };
+    const cpu = { device: 'cpu' as const, threads: 2, openblas: false, openblasInstallable: true, gpu: 'noGpu' };
     i18n.locale = 'zh';
     try {
-      expect(deviceText(cpu)).toBe('使用 CPU（2 个线程）；安装 OpenBLAS（Debian/Ubuntu：sudo apt install libopenblas0）可使训练快约 1.4 倍');
-      expect(deviceText({ ...cpu, openblas: true })).toBe('使用 CPU（2 个线程，OpenBLAS）');
+      expect(deviceText(cpu)).toBe('未找到 NVIDIA GPU。 使用 CPU（2 个线程）；安装 OpenBLAS（Debian/Ubuntu：sudo apt install libopenblas0）可使训练快约 1.4 倍。');
+      expect(deviceText({ ...cpu, openblas: true, gpu: 'needsCudaBuild' })).toBe('此版本无法使用你的 NVIDIA GPU：请安装 CUDA 版本。 使用 CPU（2 个线程，OpenBLAS）。');
       expect(whyText({ cjkShare: 0.87 })).toBe('你的文本中 87% 的字符是中文、日文或韩文：这个模型能读懂它们，纯英文模型不能');
     } finally {
       i18n.locale = 'en';
     }
     expect(deviceText({ ...cpu, device: 'cuda' })).toBe('using the CUDA GPU');
+    expect(deviceText({ ...cpu, openblas: true, gpu: 'needsCudaBuild' })).toBe(
+      'This build cannot use your NVIDIA GPU: install the CUDA build. Using the CPU (2 threads, OpenBLAS).',
+    );
     expect(whyText({ cjkShare: 0 })).toMatch(/^your texts are in English/);
   });
 
@@ -56,7 +59,7 @@ describe('ModelState', () => {
         threads: 2,
         openblas: true,
         openblasInstallable: true,
-        deviceExplanation: '',
+        gpu: 'noGpu',
       }),
     });
     const app = new AppModel();
@@ -68,11 +71,44 @@ describe('ModelState', () => {
     expect(app.modelId).toBe('all-minilm-l6-v2');
   });
 
+  it('a Chinese project adopts the Chinese-capable model when opened, and Train warns before an English-only one', async () => {
+    const e5 = { ...card('multilingual-e5-small', false, true), languages: ['multilingual', 'zh', 'en'] };
+    const view = (e5Downloaded: boolean) => ({
+      models: [card('all-minilm-l6-v2', true), { ...e5, downloaded: e5Downloaded }],
+      recommended: 'multilingual-e5-small',
+      why: 'Chinese',
+      cjkShare: 0.9,
+      device: 'cpu',
+      threads: 2,
+      openblas: true,
+      openblasInstallable: true,
+      gpu: 'noGpu',
+    });
+    let e5Downloaded = true;
+    mockBackend({ list_models: () => view(e5Downloaded), list_runs: () => [] });
+    const app = new AppModel();
+    // Opening the project is enough: the Model pane was never visited.
+    await app.projectOpened(overview());
+    expect(app.modelId).toBe('multilingual-e5-small');
+    expect(app.languageMismatch).toBeNull();
+    // The user picks the English-only model: Train warns and names the one to use.
+    app.modelId = 'all-minilm-l6-v2';
+    app.modelChosen = true;
+    expect(app.languageMismatch?.recommended.id).toBe('multilingual-e5-small');
+    // Missing the Chinese-capable model: the English default stays, with the warning.
+    e5Downloaded = false;
+    const fresh = new AppModel();
+    await fresh.projectOpened(overview());
+    expect(fresh.modelId).toBe('all-minilm-l6-v2');
+    expect(fresh.languageMismatch?.recommended.downloaded).toBe(false);
+    expect(fresh.error).toBeNull();
+  });
+
   it('downloads with progress and can cancel', async () => {
     let finish: (v: unknown) => void = () => {};
     let downloaded = false;
     const m = mockBackend({
-      list_models: () => ({ models: [card('x', downloaded)], recommended: 'x', why: '', device: 'cpu', deviceExplanation: '' }),
+      list_models: () => ({ models: [card('x', downloaded)], recommended: 'x', why: '', device: 'cpu', gpu: 'noGpu' }),
       download_model: () => new Promise((r) => (finish = r)),
       cancel_job: () => true,
     });

@@ -12,7 +12,7 @@ use crate::classify::eval::Metrics;
 use crate::classify::infer::logits_for;
 use crate::data::{LabeledData, Split};
 use crate::models::TextTokenizer;
-use crate::progress::{CancelToken, EpochInfo, Event, Observer, StepInfo};
+use crate::progress::{CancelToken, EpochInfo, Event, NoteCode, Observer, StepInfo};
 use crate::{Result, StudioError};
 use candle_core::{Device, Tensor, Var};
 use rand::rngs::StdRng;
@@ -221,12 +221,17 @@ pub(super) fn run(
             }
         }
         if since_best >= plan.patience {
-            observer.on_event(&Event::Note {
-                message: format!(
+            observer.on_event(&Event::note(
+                NoteCode::StoppedEarly,
+                format!(
                     "stopping early after epoch {epoch}: validation macro-F1 has not improved for {} epochs",
                     plan.patience
                 ),
-            });
+                vec![
+                    ("epoch", epoch.to_string()),
+                    ("patience", plan.patience.to_string()),
+                ],
+            ));
             break;
         }
     }

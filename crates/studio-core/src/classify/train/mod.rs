@@ -22,7 +22,7 @@ use crate::classify::eval::Metrics;
 use crate::classify::infer::{argmax, features_for};
 use crate::data::{stratified_split, LabeledData};
 use crate::models::{ModelFolder, TextTokenizer};
-use crate::progress::{CancelToken, EpochInfo, Event, Observer};
+use crate::progress::{CancelToken, EpochInfo, Event, NoteCode, Observer};
 use crate::{Result, StudioError};
 use candle_core::{Device, Tensor, Var};
 use rand::SeedableRng;
@@ -116,13 +116,18 @@ pub fn train(
         plan,
         probe_head,
     } = split_and_plan(base, data, opts, target.kind)?;
-    observer.on_event(&Event::Note {
-        message: format!(
+    observer.on_event(&Event::note(
+        NoteCode::Plan,
+        format!(
             "{}; mode {:?}, {} epochs max, lr {:e}, batch {}, {:?} pooling; {} texts for training, {} for validation",
             plan.why, plan.mode, plan.epochs, plan.lr, plan.batch_size, plan.pooling,
             split.train.len(), split.validation.len()
         ),
-    });
+        vec![
+            ("train", split.train.len().to_string()),
+            ("validation", split.validation.len().to_string()),
+        ],
+    ));
 
     // Tokenize once.
     let tokenizer = base.tokenizer(plan.max_len)?;
@@ -143,9 +148,11 @@ pub fn train(
         base.label_names(),
         &data.label_names,
     )?;
-    observer.on_event(&Event::Note {
-        message: head_start.describe().into(),
-    });
+    observer.on_event(&Event::note(
+        NoteCode::HeadStart,
+        head_start.describe().into(),
+        vec![("start", format!("{head_start:?}"))],
+    ));
     Classifier::add_missing_head(&mut store, &cfg, plan.pooling, n_labels, plan.seed)?;
     let is_head = |name: &str| {
         let dense = names::head_dense(cfg.family).base;
