@@ -139,6 +139,11 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   await shot('2-start-mapping');
   await (await el('#create-project')).click();
 
+  // The import's report: what came in, and the labels found
+  const report = await el('#import-report', 30000);
+  assert.match(await report.getText(), new RegExp(`Imported ${fixture.truth.size} texts \\(0 with a label\\)\\.`));
+  assert.match(await report.getText(), /Labels: negative \(0\), positive \(0\)\./);
+
   // Label 20 texts by keyboard
   const progress = await el('#label-progress', 30000);
   await (await el('#focus-text')).waitForExist({ timeout: 15000 });
@@ -201,6 +206,10 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   assert.doesNotMatch(await result.getText(), /validation accuracy 0\.0%/);
   assert.match(await (await el('#estimate')).getAttribute('data-mode'), /^(head|fewshot|lora|full)$/);
   await el('#loss-chart');
+  assert.match(await (await el('#loss-explained')).getText(), /how wrong the model still is/);
+  // Plain words while it ran: no parameter dump left on the pane, and a next step.
+  assert.doesNotMatch(await result.getText(), /mode (Head|Fewshot)|lr \d|pooling|epoch 0/);
+  assert.match(await (await el('#train-next')).getText(), /^Next: see how good it is$/);
   if (await (await browser.$('#val-accuracy')).isExisting()) await el('#val-chart');
   // The learning curve, or the engine's reason why there is none yet (too few test texts).
   await browser.waitUntil(async () => (await browser.$('#learning-curve').isExisting()) || (await browser.$('#curve-note').isExisting()), {
@@ -209,8 +218,8 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   });
   await shot('5-train');
 
-  // Evaluate
-  await (await el('#nav-evaluate')).click();
+  // Evaluate (through the Train pane's next step)
+  await (await el('#train-next')).click();
   const acc = await el('#eval-accuracy', 60000);
   // The same run scored by the CLI on the project's test split: one operation under both
   // faces, so the numbers agree. With a couple of test texts the pane must call the score
@@ -253,6 +262,8 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   const play = await el('#play-result', 30000);
   const playLabel = await play.getAttribute('data-label');
   const playProb = Number(await play.getAttribute('data-prob'));
+  // Each card says which model it shows, by its run's name: when, how, from how many labels.
+  assert.match(await (await el('#play-model-a')).getText(), /^Model #\d+ · .+ · Quick classifier · \d+ labels · (test [\d.]+% \(\d+%–\d+%\)|no test score yet)$/);
   await shot('7-playground');
 
   // Predict a file: the Open File dialog, then Save As; a CSV with a BOM for Excel
@@ -278,6 +289,9 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   assert.ok(!fs.existsSync(path.join(dest, 'model.onnx')), 'fp32 ONNX was not asked for');
   assert.match(await (await el('#export-sizes')).getText(), /model_int8\.onnx\s*[\d.]+ MB/);
   await el('#python-snippet');
+  assert.ok(await (await el('#export-open')).isDisplayed(), 'no Open folder after the export');
+  // The exported model card carries the run's test score.
+  assert.match(fs.readFileSync(path.join(dest, 'README.md'), 'utf8'), /Held-out test/);
   await shot('8-export');
 
   // The CLI on the export agrees with the playground

@@ -1,7 +1,7 @@
 // The app as a whole: which pane is shown, the open project, its runs, the chosen base
 // model, language and theme, and the last error.
 import { backend, BackendError } from '../backend';
-import type { AppInfo, ModelsView, ProjectOverview, RunInfo } from '../backend';
+import type { AppInfo, ImportSummary, ModelsView, ProjectOverview, RunInfo } from '../backend';
 import { i18n, pickLocale, type Locale } from '../i18n.svelte';
 
 export type Pane = 'start' | 'label' | 'model' | 'train' | 'evaluate' | 'playground' | 'export';
@@ -21,6 +21,8 @@ export class AppModel {
   modelId = $state('all-minilm-l6-v2');
   /** Whether the user picked `modelId` for this project (else the recommendation may). */
   modelChosen = $state(false);
+  /** What the last import did, until the user dismisses it (shown on the Label pane). */
+  importSummary = $state<ImportSummary | null>(null);
   /** The models and the recommendation for the open project, once listed. */
   models = $state<ModelsView | null>(null);
   theme = $state<Theme>('light');

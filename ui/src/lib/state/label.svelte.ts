@@ -6,7 +6,6 @@ import type { AppModel } from './app.svelte';
 import { keyAction, type KeyAction, type KeyLike } from './keys';
 import { JobProgress } from './progress.svelte';
 import { DATA_EXTENSIONS } from '../format';
-import { t } from '../i18n.svelte';
 
 export const PAGE = 100;
 /** Suggested texts asked for at a time; the engine refits its classifier every 10 labels,
@@ -37,7 +36,6 @@ export class LabelState {
   private skipped = new Set<number>();
 
   /** What the last import of more texts did, for the pane to say. */
-  importNote = $state<string | null>(null);
   /** The import job while it runs. */
   importJob = $state<number | null>(null);
 
@@ -54,7 +52,7 @@ export class LabelState {
       this.importJob = job.id;
       const s = await job.result;
       this.app.project = s.project;
-      this.importNote = t('label.imported', { n: s.imported, skipped: s.skippedEmpty + s.duplicates + s.rejected });
+      this.app.importSummary = s;
       await this.reload();
     } catch (e) {
       if (!(e instanceof BackendError && e.kind === 'cancelled')) this.app.fail(e);

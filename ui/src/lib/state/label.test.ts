@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { labels, modelCard, overview, rows } from '../../test/fixtures';
 import { fail, mockBackend, reset, type Handler } from '../../test/ipc';
 import { AppModel } from './app.svelte';
+import { importLines } from '../importReport';
 import { LabelState, PAGE, SUGGEST_BATCH } from './label.svelte';
 
 afterEach(reset);
@@ -231,7 +232,12 @@ describe('import more texts', () => {
     expect(args.dataPath).toBe('/data/more.csv');
     expect(args.mapping).toEqual({ text: 'review', label: null, id: null });
     expect(app.project?.total).toBe(90);
-    expect(st.importNote).toBe('Imported 30 texts (3 rows left out: empty, repeated or unreadable).');
+    expect(importLines(app.importSummary!)).toEqual([
+      'Imported 30 texts (0 with a label).',
+      'Repeated texts, merged into their first copy: 2.',
+      'Empty rows, left out: 1.',
+      'Labels: negative (0), positive (0).',
+    ]);
     expect(st.importJob).toBeNull();
   });
 });

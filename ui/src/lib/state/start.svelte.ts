@@ -87,6 +87,7 @@ export class StartState {
       this.summary = summary;
       this.preview = null;
       await this.app.projectOpened(summary.project);
+      this.app.importSummary = summary;
     } catch (e) {
       this.app.fail(e);
     } finally {
