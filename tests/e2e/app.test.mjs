@@ -5,7 +5,7 @@
 // A PNG of every pane goes to tests/e2e/screenshots/.
 //
 // Run by scripts/test-app (which builds everything first). Environment:
-//   APP_BIN     the app binary (default <target>/debug/sentiment-studio)
+//   APP_BIN     the app binary (default <target>/release/sentiment-studio)
 //   STUDIO_BIN  the studio CLI (default <target>/release/studio)
 //   STUDIO_MODELS  a folder holding all-minilm-l6-v2/ (default ~/.cache/studio/home/models)
 //   STUDIO_DATA    the movie data (default ~/.cache/studio/data/movies/train.csv)
