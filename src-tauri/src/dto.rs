@@ -3,6 +3,7 @@
 //! exactly (`u32`, `f64`), so the generated bindings need no BigInt.
 
 use serde::{Deserialize, Serialize};
+use studio_core::charts::ChartStyle;
 use studio_core::classify::eval::Metrics;
 use studio_core::project::{LabelDef, Stats, TextRow};
 
@@ -202,8 +203,9 @@ pub struct CalibrationDto {
     pub reliability_svg: String,
 }
 
-impl From<&Metrics> for MetricsDto {
-    fn from(m: &Metrics) -> Self {
+impl MetricsDto {
+    /// `m` for the UI, its reliability diagram drawn in `style`.
+    pub fn new(m: &Metrics, style: &ChartStyle) -> Self {
         Self {
             accuracy: m.accuracy,
             macro_f1: m.macro_f1,
@@ -234,7 +236,7 @@ impl From<&Metrics> for MetricsDto {
                 ece: c.ece,
                 ece_uncalibrated: c.ece_uncalibrated,
                 temperature: c.temperature,
-                reliability_svg: c.chart_svg("Confidence against the share right"),
+                reliability_svg: c.chart_svg(style),
             }),
         }
     }

@@ -4,7 +4,7 @@
 use crate::dto::OverfittingDto;
 use serde::Serialize;
 use std::time::{Duration, Instant};
-use studio_core::charts::{loss_chart_svg, validation_chart_svg};
+use studio_core::charts::{loss_chart_svg, validation_chart_svg, ChartStyle};
 use studio_core::progress::{EpochInfo, Event, Observer};
 use tauri::ipc::Channel;
 
@@ -156,10 +156,12 @@ pub struct ChannelObserver {
     last_chart: Option<Instant>,
     losses: Vec<f32>,
     history: Vec<EpochInfo>,
+    chart_style: ChartStyle,
 }
 
 impl ChannelObserver {
-    /// An observer sending to `channel`.
+    /// An observer sending to `channel` (charts in English on white, see
+    /// [`Self::with_chart_style`]).
     pub fn new(channel: Channel<Progress>) -> Self {
         Self {
             channel,
@@ -167,7 +169,14 @@ impl ChannelObserver {
             last_chart: None,
             losses: Vec::new(),
             history: Vec::new(),
+            chart_style: ChartStyle::default(),
         }
+    }
+
+    /// Draws the live charts in `style` (the UI's words and theme).
+    pub fn with_chart_style(mut self, style: ChartStyle) -> Self {
+        self.chart_style = style;
+        self
     }
 
     /// Sends one update (a closed window is not an error for the job).
@@ -189,8 +198,8 @@ impl ChannelObserver {
     fn send_charts(&mut self) {
         self.last_chart = Some(Instant::now());
         self.send(Progress::Charts(Charts {
-            loss_svg: loss_chart_svg(&self.losses, &self.history),
-            validation_svg: validation_chart_svg(&self.history),
+            loss_svg: loss_chart_svg(&self.losses, &self.history, &self.chart_style),
+            validation_svg: validation_chart_svg(&self.history, &self.chart_style),
         }));
     }
 }
@@ -199,10 +208,7 @@ impl Observer for ChannelObserver {
     fn on_event(&mut self, e: &Event) {
         match e {
             Event::Note { code, args, .. } => self.send(Progress::Note(NoteDto {
-                code: serde_json::to_value(code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                code: code.code().into(),
                 args: args
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.clone()))

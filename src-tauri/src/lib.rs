@@ -49,6 +49,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             train::start_training,
             train::default_preset,
             curve::learning_curve,
+            charts::set_chart_style,
             results::list_runs,
             results::evaluate_run,
             results::predict_text,

@@ -77,6 +77,57 @@ fn creates_a_project_with_typed_labels_and_reports_progress() {
     assert_eq!(st.settings().recent[0], project.to_string_lossy());
 }
 
+/// A row the importer rejects reaches the UI as a code and its values (worded there in
+/// the user's language), with its line.
+#[test]
+fn rejected_rows_come_with_a_code_and_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("reviews.csv");
+    write(
+        &csv,
+        "text,label\ngreat film,positive\nawful,negative,extra\nfine,positive\n",
+    );
+    let st = state(dir.path());
+    let (ch, _) = collecting_channel();
+    let mapping = Mapping {
+        text: "text".into(),
+        label: Some("label".into()),
+        id: None,
+    };
+    let project = free_project_path(&csv);
+    let summary = create_blocking(
+        &st,
+        &project,
+        &csv,
+        mapping,
+        None,
+        &[],
+        ch,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(summary.imported, 2);
+    assert_eq!(summary.rejected, 1);
+    let r = &summary.rejected_examples[0];
+    assert_eq!((r.line, r.code.as_str()), (3, "wrongWidth"));
+    assert_eq!(r.args["found"], "3");
+    assert_eq!(r.args["expected"], "2");
+    assert!(r.reason.contains("3 values"), "{}", r.reason);
+}
+
+#[test]
+fn the_ui_words_every_reject_code() {
+    let ui = include_str!("../../ui/src/lib/i18n.svelte.ts");
+    for code in studio_core::data::import::RejectCode::ALL {
+        let key = format!("'reject.{}':", code.code());
+        assert_eq!(
+            ui.matches(&key).count(),
+            2,
+            "{key} needs English and Chinese words"
+        );
+    }
+}
+
 #[test]
 fn a_failed_import_leaves_no_project_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -288,6 +339,22 @@ fn the_cli_and_the_app_train_the_same_model_from_one_project() {
         &CancelToken::new(),
     )
     .unwrap();
+
+    // The charts follow the UI's words and theme, drawn again from the run's data.
+    assert!(app.loss_svg.contains("cross-entropy"), "English by default");
+    let text = studio_core::charts::ChartText {
+        cross_entropy: "交叉熵".into(),
+        ..Default::default()
+    };
+    let style = studio_core::charts::ChartStyle { text, dark: true };
+    let redrawn = crate::commands::charts::redraw(&st, style);
+    let loss = redrawn
+        .loss_svg
+        .expect("the run's loss chart is drawn again");
+    assert!(loss.contains("交叉熵") && !loss.contains("cross-entropy"));
+    assert!(loss.contains("#16191C"), "dark paper");
+    assert!(redrawn.validation_svg.is_some());
+    assert!(redrawn.curve_svg.is_none(), "no learning curve was drawn");
 
     let runs = list_runs(&project).unwrap();
     assert_eq!(runs.len(), 2, "{runs:?}");

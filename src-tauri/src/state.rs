@@ -6,10 +6,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use studio_core::charts::ChartStyle;
+use studio_core::classify::calibrate::Calibration;
 use studio_core::classify::train::{Plan, Speed};
 use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
+use studio_core::progress::EpochInfo;
 use studio_core::project::Project;
+use studio_core::studies::curve::CurveRow;
 
 /// Shared by every command (cloned into job threads).
 pub type AppState = Arc<Shared>;
@@ -28,6 +32,22 @@ pub struct Shared {
     /// size (a preset change re-plans without reloading and re-timing the model).
     speeds: Mutex<HashMap<(PathBuf, usize, usize), Speed>>,
     settings: Mutex<Settings>,
+    /// The words and theme of the charts the app draws (the UI's language and theme).
+    chart_style: Mutex<ChartStyle>,
+    /// What the last charts were drawn from, to draw them again in another language or
+    /// theme without training or measuring again.
+    last_charts: Mutex<ChartData>,
+}
+
+/// The data behind the charts the Train pane shows.
+#[derive(Debug, Clone, Default)]
+pub struct ChartData {
+    /// The last training run's step losses and epochs.
+    pub training: Option<(Vec<f32>, Vec<EpochInfo>)>,
+    /// The last learning curve's rows.
+    pub curve: Option<Vec<CurveRow>>,
+    /// Each evaluated run's calibration on its test texts (the reliability diagram).
+    pub reliability: Vec<(u32, Calibration)>,
 }
 
 /// Saved between sessions in `<home>/app-settings.json`.
@@ -66,7 +86,39 @@ impl Shared {
             jobs: Mutex::new(HashMap::new()),
             speeds: Mutex::new(HashMap::new()),
             settings: Mutex::new(settings),
+            chart_style: Mutex::new(ChartStyle::default()),
+            last_charts: Mutex::new(ChartData::default()),
         }
+    }
+
+    /// The style charts are drawn in now.
+    pub fn chart_style(&self) -> ChartStyle {
+        lock(&self.chart_style).clone()
+    }
+
+    /// Changes the chart style; returns the data of the charts drawn so far, to redraw.
+    pub fn set_chart_style(&self, style: ChartStyle) -> ChartData {
+        *lock(&self.chart_style) = style;
+        lock(&self.last_charts).clone()
+    }
+
+    /// Remembers what the last training charts were drawn from.
+    pub fn remember_training_charts(&self, losses: &[f32], history: &[EpochInfo]) {
+        lock(&self.last_charts).training = Some((losses.to_vec(), history.to_vec()));
+    }
+
+    /// Remembers the calibration behind run `run_id`'s reliability diagram.
+    pub fn remember_reliability(&self, run_id: u32, calibration: Option<&Calibration>) {
+        let mut charts = lock(&self.last_charts);
+        charts.reliability.retain(|(id, _)| *id != run_id);
+        if let Some(c) = calibration {
+            charts.reliability.push((run_id, c.clone()));
+        }
+    }
+
+    /// Remembers what the last learning curve was drawn from.
+    pub fn remember_curve(&self, rows: &[CurveRow]) {
+        lock(&self.last_charts).curve = Some(rows.to_vec());
     }
 
     /// Runs `f` on the open project.
@@ -83,6 +135,7 @@ impl Shared {
         let path = p.path().to_string_lossy().into_owned();
         *lock(&self.project) = Some(p);
         self.engine.forget_models();
+        *lock(&self.last_charts) = ChartData::default();
         lock(&self.speeds).clear();
         let mut s = lock(&self.settings);
         s.recent.retain(|r| r != &path);

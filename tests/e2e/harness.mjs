@@ -106,3 +106,62 @@ export async function stopApp(ctx) {
     }
   }
 }
+
+/** Words a Chinese screen may show in Latin letters: names of formats, hardware, libraries
+ *  and units, which read the same in Chinese. Anything else in Latin letters on a zh-CN
+ *  screen is an English string the app forgot to translate. User data (texts, label
+ *  names, file paths, model names) is marked `data-user` in the UI or passed as `extra`. */
+export const SAME_IN_CHINESE = [
+  'Sentiment Studio', 'Hugging Face', 'transformers', 'ONNX Runtime', 'ONNX', 'int8', 'JavaScript', 'Python', 'Java', 'C#',
+  'CSV', 'TSV', 'JSONL', 'JSON', 'TXT', 'XLSX', 'Excel', 'UTF', 'GBK', 'GB18030', 'Big5', 'Shift JIS', 'Windows', 'Unicode',
+  'CPU', 'GPU', 'NVIDIA', 'CUDA', 'Metal', 'OpenBLAS', 'LoRA', 'F1', 'MB', 'GB', 'MiB', 'English',
+  // File names of the export, licence names.
+  'model.onnx', 'model_int8.onnx', 'MIT', 'Apache',
+  // Keys as printed on the keyboard.
+  'Ctrl', 'Enter', 'Shift', 'Esc', 'Tab',
+];
+
+/** Visible text on the page with Latin words outside `allowed` (SAME_IN_CHINESE and the
+ *  given user data), from text nodes, the shown option of every select, placeholders and
+ *  titles, and the words drawn on the engine's charts. Code blocks, inputs and elements
+ *  marked `data-user` are the user's or a program's, not the app's words. */
+export async function untranslated(browser, extra = []) {
+  return browser.execute((allowed) => {
+    const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const strip = new RegExp(allowed.sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
+    const latin = (s) => /[A-Za-z]{2,}/.test(s.replace(strip, ' '));
+    const skip = 'pre, code, textarea, input, option, script, style, [data-user], svg';
+    const visible = (el) => el.getClientRects().length > 0;
+    const found = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      const el = node.parentElement;
+      if (!el || el.closest(skip) || !visible(el)) continue;
+      const s = node.textContent.trim();
+      if (s && latin(s)) found.push(s);
+    }
+    for (const el of document.querySelectorAll('select')) {
+      if (el.closest('[data-user]') || !visible(el)) continue;
+      const s = el.selectedOptions[0]?.text ?? '';
+      if (latin(s)) found.push(`<option> ${s}`);
+    }
+    for (const el of document.querySelectorAll('[placeholder], [title]')) {
+      if (el.closest('[data-user]') || !visible(el)) continue;
+      for (const a of ['placeholder', 'title']) {
+        const s = el.getAttribute(a) ?? '';
+        if (latin(s)) found.push(`${a}: ${s}`);
+      }
+    }
+    for (const img of document.querySelectorAll('img[src^="data:image/svg+xml"]')) {
+      if (!visible(img)) continue;
+      const b64 = img.src.slice(img.src.indexOf(',') + 1);
+      const svg = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+      for (const m of svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)) {
+        const s = m[1].replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"');
+        if (latin(s)) found.push(`chart ${img.id}: ${s}`);
+      }
+    }
+    return [...new Set(found)];
+  }, [...SAME_IN_CHINESE, ...extra]);
+}

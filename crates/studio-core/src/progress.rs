@@ -83,6 +83,24 @@ pub enum NoteCode {
     StudyPoint,
 }
 
+impl NoteCode {
+    /// The code as the app's message keys spell it (`note.<code>`), as serde writes it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Device => "device",
+            Self::Pooling => "pooling",
+            Self::Plan => "plan",
+            Self::HeadStart => "headStart",
+            Self::StoppedEarly => "stoppedEarly",
+            Self::WeightsFromBin => "weightsFromBin",
+            Self::Commit => "commit",
+            Self::HubFallback => "hubFallback",
+            Self::Unpacking => "unpacking",
+            Self::StudyPoint => "studyPoint",
+        }
+    }
+}
+
 /// Evaluations in a row with validation loss up and training loss down that count as
 /// overfitting. One can be noise; two in a row rarely are.
 pub const OVERFIT_RISES: usize = 2;
@@ -241,6 +259,26 @@ mod overfit_tests {
             val_accuracy: 0.0,
             val_macro_f1: 0.0,
             best,
+        }
+    }
+
+    /// The app's message keys are the codes: `code()` spells each as serde does.
+    #[test]
+    fn note_codes_are_spelled_as_serialized() {
+        use NoteCode::*;
+        for c in [
+            Device,
+            Pooling,
+            Plan,
+            HeadStart,
+            StoppedEarly,
+            WeightsFromBin,
+            Commit,
+            HubFallback,
+            Unpacking,
+            StudyPoint,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.code());
         }
     }
 

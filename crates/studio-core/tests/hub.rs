@@ -24,6 +24,7 @@ fn entry(repo: &str) -> CatalogEntry {
         pooling: Pooling::Cls,
         default: false,
         summary: String::new(),
+        summary_zh: None,
         pypi: None,
     }
 }

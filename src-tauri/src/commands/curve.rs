@@ -7,6 +7,7 @@ use crate::state::AppState;
 use serde::Serialize;
 use studio_core::ops::suggest::learning_curve as curve_op;
 use studio_core::progress::CancelToken;
+use studio_core::studies::curve::curve_svg;
 use tauri::State;
 
 /// One size on the curve.
@@ -27,7 +28,7 @@ pub struct CurveRowDto {
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct LearningCurve {
-    /// The chart (SVG, drawn by the engine).
+    /// The chart (SVG, drawn by the engine in the UI's chart style).
     pub svg: String,
     /// The points.
     pub rows: Vec<CurveRowDto>,
@@ -68,8 +69,9 @@ fn curve_blocking(
 ) -> AppResult<LearningCurve> {
     let curve = curve_op(state.engine(), &state.project_path()?, model_id, cancel)?;
     let f = curve.forecast.as_ref();
+    state.remember_curve(&curve.rows);
     Ok(LearningCurve {
-        svg: curve.svg,
+        svg: curve_svg(&curve.rows, &state.chart_style()),
         rows: curve
             .rows
             .iter()

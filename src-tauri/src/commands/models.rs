@@ -31,8 +31,10 @@ pub struct ModelCard {
     pub params_millions: f64,
     /// Download size in MB (0 for imported models).
     pub download_mb: f64,
-    /// One sentence on what it is good for.
+    /// One sentence on what it is good for (for an imported model: its folder).
     pub summary: String,
+    /// The same in Simplified Chinese, where the catalog has it.
+    pub summary_zh: Option<String>,
     /// Whether it is on this machine.
     pub downloaded: bool,
     /// Whether it is the one we recommend for this project.
@@ -119,6 +121,7 @@ pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
             params_millions: m.params_millions,
             download_mb: m.download_mb,
             summary: m.summary.clone(),
+            summary_zh: m.summary_zh.clone(),
             downloaded,
             recommended: m.id == recommended,
             texts_per_sec: texts_per_sec(m.params_millions, dev.kind),
@@ -135,6 +138,7 @@ pub async fn list_models(state: State<'_, AppState>) -> AppResult<ModelsView> {
                 params_millions: 0.0,
                 download_mb: 0.0,
                 summary: local.path.to_string_lossy().into_owned(),
+                summary_zh: None,
                 downloaded: true,
                 recommended: false,
                 texts_per_sec: texts_per_sec(110.0, dev.kind),

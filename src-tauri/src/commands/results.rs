@@ -181,9 +181,13 @@ pub async fn evaluate_run(
             &mut Silent,
             &cancel,
         )?;
+        shared.remember_reliability(run_id, e.score.metrics.calibration.as_ref());
+        // The style now, not when the evaluation began: the language may have changed
+        // while it ran, and the UI redrew the charts it had then.
+        let style = shared.chart_style();
         Ok(EvalView {
             run_id,
-            metrics: MetricsDto::from(&e.score.metrics),
+            metrics: MetricsDto::new(&e.score.metrics, &style),
             min_per_label: e.score.min_per_label as u32,
             too_small: e.score.too_small,
             trusted_per_label: MIN_TRUSTED_PER_LABEL as u32,
@@ -204,7 +208,7 @@ pub async fn evaluate_run(
                     CvMethod::Run => CvMethodName::Run,
                     CvMethod::Fast => CvMethodName::Fast,
                 },
-                metrics: MetricsDto::from(&c.score.metrics),
+                metrics: MetricsDto::new(&c.score.metrics, &style),
             }),
             headline: match e.headline {
                 Estimate::Test => EstimateName::Test,

@@ -6,7 +6,7 @@ use crate::jobs::{ChannelObserver, Progress};
 use crate::state::{AppState, Settings};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use studio_core::data::import::{preview, ColumnMapping, ImportOptions};
+use studio_core::data::import::{preview, ColumnMapping, ImportOptions, Rejected};
 use studio_core::ops::project::{create_from_file, import_file, ImportRequest};
 use studio_core::progress::CancelToken;
 use studio_core::project::{ImportReport, ImportSettings, Project};
@@ -97,20 +97,56 @@ pub struct FilePreview {
     pub path: String,
     /// "csv", "xlsx", ...
     pub format: String,
-    /// "UTF-8 (detected)", "GBK (detected)", ... or null for Excel.
+    /// The encoding's name as the WHATWG list spells it ("UTF-8", "GBK", "Shift_JIS"),
+    /// or null for Excel.
     pub encoding: Option<String>,
-    /// One line on everything sniffing found.
-    pub description: String,
+    /// How the encoding was found: "bom", "given" or "detected" (null for Excel).
+    pub encoding_source: Option<String>,
+    /// The field delimiter of a CSV/TSV file.
+    pub delimiter: Option<String>,
+    /// The worksheet read, for Excel.
+    pub sheet: Option<String>,
+    /// Whether the first row names the columns.
+    pub has_header: bool,
     /// Column names.
     pub columns: Vec<String>,
     /// The first rows, one value per column.
     pub rows: Vec<Vec<String>>,
-    /// Rows that could not be read among them: "line N: reason".
-    pub rejected: Vec<String>,
+    /// Rows that could not be read among them.
+    pub rejected: Vec<RejectedRow>,
     /// The guessed mapping.
     pub guess: Mapping,
     /// Where the new project would be saved.
     pub suggested_project: String,
+}
+
+/// A row the importer could not take: its line and why, as a code the UI words.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedRow {
+    /// 1-based line (for Excel, the sheet's row).
+    pub line: u32,
+    /// The engine's `RejectCode` ("tooLong", "wrongWidth", ...).
+    pub code: String,
+    /// The values the reason is built from, by name.
+    pub args: std::collections::BTreeMap<String, String>,
+    /// The reason in English (the UI's fallback).
+    pub reason: String,
+}
+
+impl From<&Rejected> for RejectedRow {
+    fn from(r: &Rejected) -> Self {
+        Self {
+            line: u32::try_from(r.line).unwrap_or(u32::MAX),
+            code: r.code.code().into(),
+            args: r
+                .args
+                .iter()
+                .map(|(k, v)| ((*k).into(), v.clone()))
+                .collect(),
+            reason: r.reason.clone(),
+        }
+    }
 }
 
 /// Which column is which.
@@ -159,15 +195,14 @@ pub async fn preview_file(path: String, encoding: Option<String>) -> AppResult<F
         Ok(FilePreview {
             path,
             format: pv.layout.format.name().into(),
-            encoding: pv.layout.encoding.map(|e| e.describe()),
-            description: pv.layout.describe(),
+            encoding: pv.layout.encoding.map(|e| e.name.into()),
+            encoding_source: pv.layout.encoding.map(|e| e.source.code().into()),
+            delimiter: pv.layout.delimiter.map(String::from),
+            sheet: pv.layout.sheet.clone(),
+            has_header: pv.layout.has_header,
             columns: pv.layout.columns.clone(),
             rows: pv.rows.into_iter().take(10).map(|(_, r)| r).collect(),
-            rejected: pv
-                .rejected
-                .iter()
-                .map(|r| format!("line {}: {}", r.line, r.reason))
-                .collect(),
+            rejected: pv.rejected.iter().map(RejectedRow::from).collect(),
             guess: Mapping {
                 text: guess.text,
                 label: guess.label,
@@ -196,8 +231,8 @@ pub struct ImportSummary {
     pub duplicates: u32,
     /// Rows rejected, in all.
     pub rejected: u32,
-    /// The first rejected rows: "line N: reason".
-    pub rejected_examples: Vec<String>,
+    /// The first rejected rows.
+    pub rejected_examples: Vec<RejectedRow>,
     /// Label values not in the label set, with counts.
     pub unknown_labels: Vec<String>,
 }
@@ -286,7 +321,7 @@ impl ImportSummary {
                 .rejected
                 .iter()
                 .take(20)
-                .map(|r| format!("line {}: {}", r.line, r.reason))
+                .map(RejectedRow::from)
                 .collect(),
             unknown_labels: report
                 .unknown_labels

@@ -181,7 +181,7 @@ pub async fn start_training(
     let project = shared.project_path()?;
     let cancel = shared.start_job(job);
     let result = tauri::async_runtime::spawn_blocking(move || {
-        let mut obs = ChannelObserver::new(on_progress);
+        let mut obs = ChannelObserver::new(on_progress).with_chart_style(shared.chart_style());
         train_blocking(&shared, &project, &request, &mut obs, &cancel)
     })
     .await
@@ -206,13 +206,15 @@ pub fn train_blocking(
     }
     let o = op::train_project_run(state.engine(), project, &engine_req, obs, cancel)?;
     let t = &o.trained;
+    let style = state.chart_style();
+    state.remember_training_charts(&t.step_losses, &t.history);
     Ok(TrainResult {
         run_id: o.run_id as u32,
         model_dir: o.model_dir.to_string_lossy().into_owned(),
-        validation: (t.validation.n > 0).then(|| MetricsDto::from(&t.validation)),
-        test: o.test.as_ref().map(MetricsDto::from),
-        loss_svg: loss_chart_svg(&t.step_losses, &t.history),
-        validation_svg: validation_chart_svg(&t.history),
+        validation: (t.validation.n > 0).then(|| MetricsDto::new(&t.validation, &style)),
+        test: o.test.as_ref().map(|m| MetricsDto::new(m, &style)),
+        loss_svg: loss_chart_svg(&t.step_losses, &t.history, &style),
+        validation_svg: validation_chart_svg(&t.history, &style),
         seconds: t.seconds,
         epochs: t.history.len() as u32,
         why: t.plan.why.clone(),

@@ -89,6 +89,12 @@ export const commands = {
 	 *  `cancel_job`). It never holds the project: labelling goes on meanwhile.
 	 */
 	learningCurve: (modelId: string, job: number) => typedError<LearningCurve, AppError>(__TAURI_INVOKE("learning_curve", { modelId, job })),
+	/**
+	 *  Draws every chart from now on with `style` (the UI's words for the chart text, and its
+	 *  theme) and returns the charts drawn before (the Train pane's, the Evaluate pane's
+	 *  reliability diagram), drawn again in it.
+	 */
+	setChartStyle: (style: ChartStyle) => __TAURI_INVOKE<RedrawnCharts>("set_chart_style", { style }),
 	/**  Every run of the open project, newest first. */
 	listRuns: () => typedError<RunInfo[], AppError>(__TAURI_INVOKE("list_runs")),
 	/**
@@ -172,6 +178,62 @@ export type CalibrationDto = {
 	temperature: number | null,
 	/**  The reliability diagram (SVG). */
 	reliabilitySvg: string,
+};
+
+/**
+ *  The words and colours of a chart: light (white paper, the model card's) or dark (to
+ *  sit in the app's dark theme).
+ */
+export type ChartStyle = {
+	/**  The words. */
+	text: ChartText,
+	/**  Dark background, light ink. */
+	dark: boolean,
+};
+
+/**
+ *  The words drawn on the charts. The engine's reports and model cards use English
+ *  ([`ChartText::default`]); the app passes the words of the user's language, so that
+ *  every translation lives in the UI.
+ */
+export type ChartText = {
+	/**  The loss chart's title. */
+	loss: string,
+	/**  Its x axis: optimiser steps. */
+	step: string,
+	/**  Its y axis: the loss function. */
+	crossEntropy: string,
+	/**  Legend: the loss of each step. */
+	trainingLossStep: string,
+	/**  Legend: its moving average. */
+	trainingLossSmoothed: string,
+	/**  Legend: the validation loss after each epoch. */
+	validationLoss: string,
+	/**  The validation chart's title. */
+	validation: string,
+	/**  Its x axis. */
+	epoch: string,
+	/**  Legend: accuracy. */
+	accuracy: string,
+	/**  Legend: macro-F1. */
+	macroF1: string,
+	/**  The reliability diagram's title. */
+	reliability: string,
+	/**  Its x axis. */
+	confidence: string,
+	/**  Its y axis. */
+	shareRight: string,
+	/**  The learning curve's title. */
+	curve: string,
+	/**  Its x axis. */
+	labelsPerClass: string,
+	/**  Its y axis. */
+	testAccuracy: string,
+	/**
+	 *  Legend names of the training methods, as `Mode`'s Display names them ("head",
+	 *  "fewshot", "lora", "full"); a method missing here keeps that name.
+	 */
+	methods: ([string, string])[],
 };
 
 /**  The engine's charts, drawn as SVG. */
@@ -358,16 +420,25 @@ export type FilePreview = {
 	path: string,
 	/**  "csv", "xlsx", ... */
 	format: string,
-	/**  "UTF-8 (detected)", "GBK (detected)", ... or null for Excel. */
+	/**
+	 *  The encoding's name as the WHATWG list spells it ("UTF-8", "GBK", "Shift_JIS"),
+	 *  or null for Excel.
+	 */
 	encoding: string | null,
-	/**  One line on everything sniffing found. */
-	description: string,
+	/**  How the encoding was found: "bom", "given" or "detected" (null for Excel). */
+	encodingSource: string | null,
+	/**  The field delimiter of a CSV/TSV file. */
+	delimiter: string | null,
+	/**  The worksheet read, for Excel. */
+	sheet: string | null,
+	/**  Whether the first row names the columns. */
+	hasHeader: boolean,
 	/**  Column names. */
 	columns: string[],
 	/**  The first rows, one value per column. */
 	rows: string[][],
-	/**  Rows that could not be read among them: "line N: reason". */
-	rejected: string[],
+	/**  Rows that could not be read among them. */
+	rejected: RejectedRow[],
 	/**  The guessed mapping. */
 	guess: Mapping,
 	/**  Where the new project would be saved. */
@@ -397,8 +468,8 @@ export type ImportSummary = {
 	duplicates: number,
 	/**  Rows rejected, in all. */
 	rejected: number,
-	/**  The first rejected rows: "line N: reason". */
-	rejectedExamples: string[],
+	/**  The first rejected rows. */
+	rejectedExamples: RejectedRow[],
 	/**  Label values not in the label set, with counts. */
 	unknownLabels: string[],
 };
@@ -433,7 +504,7 @@ export type LabelResult = {
 
 /**  What the Train pane shows under a finished run. */
 export type LearningCurve = {
-	/**  The chart (SVG, drawn by the engine). */
+	/**  The chart (SVG, drawn by the engine in the UI's chart style). */
 	svg: string,
 	/**  The points. */
 	rows: CurveRowDto[],
@@ -506,8 +577,10 @@ export type ModelCard = {
 	paramsMillions: number | null,
 	/**  Download size in MB (0 for imported models). */
 	downloadMb: number | null,
-	/**  One sentence on what it is good for. */
+	/**  One sentence on what it is good for (for an imported model: its folder). */
 	summary: string,
+	/**  The same in Simplified Chinese, where the catalog has it. */
+	summaryZh: string | null,
 	/**  Whether it is on this machine. */
 	downloaded: boolean,
 	/**  Whether it is the one we recommend for this project. */
@@ -672,6 +745,38 @@ export type ReasonCode =
 "balanced" | 
 /**  The best preset. */
 "best";
+
+/**  The Train pane's charts, drawn again; null where there is none yet. */
+export type RedrawnCharts = {
+	/**  The last run's loss chart. */
+	lossSvg: string | null,
+	/**  The last run's validation chart. */
+	validationSvg: string | null,
+	/**  The last learning curve. */
+	curveSvg: string | null,
+	/**  The reliability diagram of every run evaluated so far. */
+	reliability: RunChart[],
+};
+
+/**  A row the importer could not take: its line and why, as a code the UI words. */
+export type RejectedRow = {
+	/**  1-based line (for Excel, the sheet's row). */
+	line: number,
+	/**  The engine's `RejectCode` ("tooLong", "wrongWidth", ...). */
+	code: string,
+	/**  The values the reason is built from, by name. */
+	args: { [key in string]: string },
+	/**  The reason in English (the UI's fallback). */
+	reason: string,
+};
+
+/**  A chart of one run. */
+export type RunChart = {
+	/**  The run. */
+	runId: number,
+	/**  The chart (SVG). */
+	svg: string,
+};
 
 /**  A training run as the Evaluate, Playground and Export panes list it. */
 export type RunInfo = {

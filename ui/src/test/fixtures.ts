@@ -58,9 +58,27 @@ export function modelCard(id: string, downloaded: boolean, recommended = false) 
     paramsMillions: 22.7,
     downloadMb: 91,
     summary: '',
+    summaryZh: null,
     downloaded,
     recommended,
     textsPerSec: 120,
     fromCatalog: true,
+  };
+}
+
+/** The Model pane's view: `models`, `recommended` recommended, on a 2-thread CPU with no
+ *  GPU; `over` changes any field (e.g. `cjkShare` for a Chinese project). */
+export function modelsView(models: ReturnType<typeof modelCard>[], recommended: string, over: Record<string, unknown> = {}) {
+  return {
+    models,
+    recommended,
+    why: '',
+    cjkShare: 0,
+    device: 'cpu',
+    threads: 2,
+    openblas: true,
+    openblasInstallable: true,
+    gpu: 'noGpu',
+    ...over,
   };
 }

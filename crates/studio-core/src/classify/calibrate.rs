@@ -121,14 +121,14 @@ pub struct Calibration {
 }
 
 impl Calibration {
-    /// The reliability diagram as SVG.
-    pub fn chart_svg(&self, title: &str) -> String {
+    /// The reliability diagram as SVG, in `style`'s words and colours.
+    pub fn chart_svg(&self, style: &crate::charts::ChartStyle) -> String {
         let bins: Vec<(f64, f64, f64, usize)> = self
             .bins
             .iter()
             .map(|b| (b.low, b.high, b.accuracy, b.count))
             .collect();
-        crate::charts::reliability_chart_svg(title, &bins)
+        crate::charts::reliability_chart_svg(&bins, style)
     }
 
     /// Measures calibration from the exported model's logits on labelled texts, undoing

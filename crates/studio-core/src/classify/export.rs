@@ -178,23 +178,28 @@ fn write_folder(model: &TrainedModel, dir: &Path, card: &CardInfo) -> Result<()>
         "history": model.history,
     });
     write_json(&dir.join("metrics.json"), &metrics)?;
+    // The model card is English and read on white paper (GitHub, the Hub).
+    let style = charts::ChartStyle {
+        text: charts::ChartText {
+            reliability: "Reliability on the held-out test texts".into(),
+            ..charts::ChartText::default()
+        },
+        dark: false,
+    };
     write_text(
         &dir.join("loss.svg"),
-        &charts::loss_chart_svg(&model.step_losses, &model.history),
+        &charts::loss_chart_svg(&model.step_losses, &model.history, &style),
     )?;
     write_text(
         &dir.join("validation.svg"),
-        &charts::validation_chart_svg(&model.history),
+        &charts::validation_chart_svg(&model.history, &style),
     )?;
     if let Some(c) = card
         .test_metrics
         .as_ref()
         .and_then(|m| m.calibration.as_ref())
     {
-        write_text(
-            &dir.join("reliability.svg"),
-            &c.chart_svg("Reliability on the held-out test texts"),
-        )?;
+        write_text(&dir.join("reliability.svg"), &c.chart_svg(&style))?;
     }
     write_text(
         &dir.join("README.md"),

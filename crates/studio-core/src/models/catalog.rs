@@ -49,6 +49,10 @@ pub struct CatalogEntry {
     pub default: bool,
     /// One sentence on what it is good for.
     pub summary: String,
+    /// The same sentence in Simplified Chinese, for the app's Chinese mode (the catalog
+    /// is the one place a model is described).
+    #[serde(default)]
+    pub summary_zh: Option<String>,
     /// PyPI fallback, if any.
     #[serde(default)]
     pub pypi: Option<PypiSource>,
@@ -109,5 +113,18 @@ mod tests {
         assert!(c.get("multilingual-e5-small").is_some());
         assert!(c.models.iter().any(|m| m.family == Family::DistilBert));
         assert!(c.default_model().pypi.is_some());
+    }
+
+    /// The app's Chinese mode describes every catalog model in Chinese.
+    #[test]
+    fn every_model_has_its_summary_in_chinese() {
+        for m in &Catalog::builtin().models {
+            let zh = m.summary_zh.as_deref().unwrap_or("");
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{} has no Chinese summary",
+                m.id
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 use super::Engine;
 use crate::active::Pick;
+use crate::charts::ChartStyle;
 use crate::classify::probe::ProbeOptions;
 use crate::classify::train::{Mode, Target, TrainOptions};
 use crate::data::{read_labeled, LabeledData};
@@ -145,7 +146,7 @@ pub fn curve_report(
     )?;
     write(
         &files.out.join("curve.svg"),
-        &curve_svg(&rows, "Learning curve"),
+        &curve_svg(&rows, &ChartStyle::default()),
     )?;
     Ok(CurveReport {
         points,

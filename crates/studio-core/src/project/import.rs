@@ -1,7 +1,9 @@
 //! Importing a file into a project: one transaction, streamed row by row.
 
 use super::{now_ms, split_for, text_hash, Project};
-use crate::data::import::{ColumnMapping, ImportOptions, Importer, Input, Layout, Rejected, Row};
+use crate::data::import::{
+    ColumnMapping, ImportOptions, Importer, Input, Layout, RejectCode, Rejected, Row,
+};
 use crate::progress::{CancelToken, Observer};
 use crate::{Result, StudioError};
 use rusqlite::{params, OptionalExtension};
@@ -226,10 +228,13 @@ impl Project {
                 Some(i) => {
                     let v = fields[i].trim().to_string();
                     if v.is_empty() {
+                        let column = mapping.id.as_deref().unwrap_or("");
                         reject(&mut report, Rejected {
                             file: file.clone(),
                             line,
-                            reason: format!("the id column \"{}\" is empty in this row; every row needs an id, or import without --id-col", mapping.id.as_deref().unwrap_or("")),
+                            code: RejectCode::EmptyId,
+                            args: vec![("column", column.to_string())],
+                            reason: format!("the id column \"{column}\" is empty in this row; every row needs an id, or import without --id-col"),
                         });
                         return Ok(ControlFlow::Continue(()));
                     }
@@ -237,6 +242,8 @@ impl Project {
                         reject(&mut report, Rejected {
                             file: file.clone(),
                             line,
+                            code: RejectCode::RepeatedId,
+                            args: vec![("id", v.clone()), ("line", prev.to_string())],
                             reason: format!("the id \"{v}\" was already used on line {prev}; ids must be unique"),
                         });
                         return Ok(ControlFlow::Continue(()));
@@ -245,6 +252,8 @@ impl Project {
                         reject(&mut report, Rejected {
                             file: file.clone(),
                             line,
+                            code: RejectCode::TakenId,
+                            args: vec![("id", v.clone()), ("text", other.to_string())],
                             reason: format!("the id \"{v}\" is already used by text {other} of the project; ids must be unique"),
                         });
                         return Ok(ControlFlow::Continue(()));

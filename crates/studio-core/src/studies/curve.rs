@@ -2,6 +2,7 @@
 //! method, over several seeds; and a forecast of how many more labels the next step of
 //! accuracy would take.
 
+use crate::charts::ChartStyle;
 use crate::classify::eval::Metrics;
 use crate::classify::infer::Predictor;
 use crate::classify::probe::{rows_tensor, LinearProbe, ProbeOptions};
@@ -344,17 +345,19 @@ pub fn forecast(rows: &[CurveRow], method: Mode, step: f64) -> Option<Forecast> 
     })
 }
 
-/// Accuracy against labels per class (log scale), one line per method, ±1 std bars.
-pub fn curve_svg(rows: &[CurveRow], title: &str) -> String {
-    crate::charts::render_svg((720, 420), |root| draw_curve(root, rows, title))
+/// Accuracy against labels per class (log scale), one line per method, ±1 std bars,
+/// titled and labelled with `style`'s words.
+pub fn curve_svg(rows: &[CurveRow], style: &ChartStyle) -> String {
+    crate::charts::render_svg((720, 420), |root| draw_curve(root, rows, style))
 }
 
 fn draw_curve(
     root: &crate::charts::SvgArea<'_>,
     rows: &[CurveRow],
-    title: &str,
+    style: &ChartStyle,
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    root.fill(&WHITE)?;
+    let text = &style.text;
+    root.fill(&style.paper())?;
     let sized: Vec<&CurveRow> = rows.iter().filter(|r| r.per_class.is_some()).collect();
     let xs: Vec<f64> = sized
         .iter()
@@ -372,25 +375,26 @@ fn draw_curve(
         .clamp(0.0, 0.9)
         - 0.02;
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 20))
+        .caption(&text.curve, style.font(20))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(50)
         .build_cartesian_2d(x0..x1, lo.max(0.0)..1.0f64)?;
-    chart
-        .configure_mesh()
-        .x_desc("labels per class")
-        .y_desc("test accuracy")
-        // Ticks only at powers of two: the sizes a curve is measured at.
-        .x_label_formatter(&|x| {
-            if (x - x.round()).abs() < 1e-6 {
-                format!("{:.0}", 2f64.powf(x.round()))
-            } else {
-                String::new()
-            }
-        })
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    // Ticks only at powers of two: the sizes a curve is measured at.
+    let powers_of_two = |x: &f64| {
+        if (x - x.round()).abs() < 1e-6 {
+            format!("{:.0}", 2f64.powf(x.round()))
+        } else {
+            String::new()
+        }
+    };
+    crate::charts::draw_mesh(
+        &mut chart,
+        style,
+        &text.labels_per_class,
+        Some(&text.test_accuracy),
+        Some(&powers_of_two),
+    )?;
     let mut methods: Vec<Mode> = Vec::new();
     for r in &sized {
         if !methods.contains(&r.method) {
@@ -398,7 +402,7 @@ fn draw_curve(
         }
     }
     for (i, m) in methods.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = style.series(i);
         let line: Vec<(f64, f64)> = sized
             .iter()
             .filter(|r| r.method == *m)
@@ -406,7 +410,7 @@ fn draw_curve(
             .collect();
         chart
             .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
-            .label(format!("{m:?}").to_lowercase())
+            .label(text.method(*m))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
@@ -428,13 +432,7 @@ fn draw_curve(
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    Ok(())
+    crate::charts::draw_legend(&mut chart, style, SeriesLabelPosition::LowerRight)
 }
 
 #[cfg(test)]
@@ -567,7 +565,12 @@ mod tests {
             pt(Mode::Fewshot, 8, 1, 0.7),
             pt(Mode::Fewshot, 16, 1, 0.8),
         ];
-        let svg = curve_svg(&summarize(&pts), "movies");
-        assert!(svg.contains("head") && svg.contains("fewshot") && svg.contains("movies"));
+        let svg = curve_svg(&summarize(&pts), &ChartStyle::default());
+        assert!(svg.contains("head") && svg.contains("fewshot") && svg.contains("Learning curve"));
+        // The legend names the methods in the words it is given.
+        let mut style = ChartStyle::default();
+        style.text.methods = vec![("fewshot".into(), "少样本".into())];
+        let svg = curve_svg(&summarize(&pts), &style);
+        assert!(svg.contains("少样本") && !svg.contains("fewshot") && svg.contains("head"));
     }
 }

@@ -1,7 +1,7 @@
 //! The project learning curve: how accuracy grows with labels on the project's own
 //! texts, with the fast classifier (what the app draws under every finished run).
 
-use super::curve::{curve_svg, forecast, probe_curve, summarize, CurveRow, Forecast};
+use super::curve::{forecast, probe_curve, summarize, CurveRow, Forecast};
 use crate::active::suggest::{all_rows, VectorCache};
 use crate::classify::infer::SentenceEmbedder;
 use crate::classify::train::Mode;
@@ -21,8 +21,6 @@ pub struct LabelCurve {
     pub forecast: Option<Forecast>,
     /// Test-split texts it was measured on.
     pub eval_texts: usize,
-    /// The chart (SVG).
-    pub svg: String,
 }
 
 /// Seeds of the project learning curve (each draws another sample per size).
@@ -64,7 +62,6 @@ pub fn label_curve(
     let rows = summarize(&points);
     Ok(LabelCurve {
         forecast: forecast(&rows, Mode::Head, 0.02),
-        svg: curve_svg(&rows, "accuracy against labels (fast classifier)"),
         eval_texts: eval_rows.len(),
         rows,
     })

@@ -8,6 +8,7 @@ import { errorText } from '../errors';
 import { i18n } from '../i18n.svelte';
 import type {
   AppError,
+  ChartStyle,
   Estimate,
   EvalView,
   ExportInfo,
@@ -129,6 +130,9 @@ export const backend = {
     const id = nextJob++;
     return { id, result: unwrap(commands.exportRun(runId, dest, onnx, onnxInt8, id)) };
   },
+
+  /** Draws every chart from now on in `style` and returns the ones drawn before, again. */
+  setChartStyle: (style: ChartStyle) => commands.setChartStyle(style),
 
   /** Shows a folder in the system's file manager. */
   openFolder: (path: string) => unwrap(commands.openFolder(path)),

@@ -6,6 +6,7 @@ import type { AppModel } from './app.svelte';
 import { keyAction, type KeyAction, type KeyLike } from './keys';
 import { JobProgress } from './progress.svelte';
 import { DATA_EXTENSIONS } from '../format';
+import { t } from '../i18n.svelte';
 
 export const PAGE = 100;
 /** Suggested texts asked for at a time; the engine refits its classifier every 10 labels,
@@ -44,7 +45,7 @@ export class LabelState {
   /** Imports more texts from a file into this project (columns guessed as on Start). */
   async importMore(): Promise<void> {
     try {
-      const path = await backend.pickFile('Data', DATA_EXTENSIONS);
+      const path = await backend.pickFile(t('filter.data'), DATA_EXTENSIONS);
       if (!path) return;
       const pv = await backend.previewFile(path, null);
       this.progress.reset();

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { labels, modelCard, overview, rows } from '../../test/fixtures';
+import { labels, modelCard, modelsView, overview, rows } from '../../test/fixtures';
 import { fail, mockBackend, reset, type Handler } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { importLines } from '../importReport';
@@ -118,23 +118,14 @@ describe('LabelState focus mode', () => {
 });
 
 /** The Model pane's view: both catalog models downloaded, `recommended` recommended. */
-function modelsView(recommended: string) {
-  const card = (id: string) => modelCard(id, true, id === recommended);
-
-  return {
-    models: [card('all-minilm-l6-v2'), card('multilingual-e5-small')],
-    recommended,
-    why: '',
-    device: 'cpu',
-    gpu: 'noGpu',
-  };
-}
+const bothModels = (recommended: string) =>
+  modelsView(['all-minilm-l6-v2', 'multilingual-e5-small'].map((id) => modelCard(id, true, id === recommended)), recommended);
 
 describe('LabelState suggest mode', () => {
   it('asks the engine for batches, shows its refit, and offers skipped texts only when nothing else is left', async () => {
     let call = 0;
     const { m, app, st } = setup(6, (state) => ({
-      list_models: () => modelsView('multilingual-e5-small'),
+      list_models: () => bothModels('multilingual-e5-small'),
       suggest_next: () => {
         call += 1;
         // The engine's batch: the first four unlabelled texts, with its guesses.
@@ -170,7 +161,7 @@ describe('LabelState suggest mode', () => {
 describe('LabelState suggest job', () => {
   it('goes back to labelling in order, without an error, when the user cancels the first read', async () => {
     const { m, app, st } = setup(3, () => ({
-      list_models: () => modelsView('multilingual-e5-small'),
+      list_models: () => bothModels('multilingual-e5-small'),
       suggest_next: () => fail('cancelled', 'cancelled'),
     }));
     // A model the user picked stays picked.

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
-import { modelCard, overview } from '../../test/fixtures';
+import { modelCard, modelsView, overview } from '../../test/fixtures';
 import { mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { i18n } from '../i18n.svelte';
@@ -13,17 +13,8 @@ const card = modelCard;
 describe('ModelState', () => {
   it('selects the recommended model when it is downloaded', async () => {
     mockBackend({
-      list_models: () => ({
-        models: [card('all-minilm-l6-v2', false), card('multilingual-e5-small', true, true)],
-        recommended: 'multilingual-e5-small',
-        why: 'Chinese',
-        cjkShare: 0.9,
-        device: 'cpu',
-        threads: 2,
-        openblas: false,
-        openblasInstallable: true,
-        gpu: 'noGpu',
-      }),
+      list_models: () =>
+        modelsView([card('all-minilm-l6-v2', false), card('multilingual-e5-small', true, true)], 'multilingual-e5-small', { cjkShare: 0.9, openblas: false }),
     });
     const app = new AppModel();
     const st = new ModelState(app);
@@ -50,17 +41,7 @@ describe('ModelState', () => {
 
   it('keeps a model the user picked, even when another is recommended', async () => {
     mockBackend({
-      list_models: () => ({
-        models: [card('all-minilm-l6-v2', true), card('multilingual-e5-small', true, true)],
-        recommended: 'multilingual-e5-small',
-        why: 'Chinese',
-        cjkShare: 0.9,
-        device: 'cpu',
-        threads: 2,
-        openblas: true,
-        openblasInstallable: true,
-        gpu: 'noGpu',
-      }),
+      list_models: () => modelsView([card('all-minilm-l6-v2', true), card('multilingual-e5-small', true, true)], 'multilingual-e5-small', { cjkShare: 0.9 }),
     });
     const app = new AppModel();
     const st = new ModelState(app);
@@ -73,17 +54,7 @@ describe('ModelState', () => {
 
   it('a Chinese project adopts the Chinese-capable model when opened, and Train warns before an English-only one', async () => {
     const e5 = { ...card('multilingual-e5-small', false, true), languages: ['multilingual', 'zh', 'en'] };
-    const view = (e5Downloaded: boolean) => ({
-      models: [card('all-minilm-l6-v2', true), { ...e5, downloaded: e5Downloaded }],
-      recommended: 'multilingual-e5-small',
-      why: 'Chinese',
-      cjkShare: 0.9,
-      device: 'cpu',
-      threads: 2,
-      openblas: true,
-      openblasInstallable: true,
-      gpu: 'noGpu',
-    });
+    const view = (e5Downloaded: boolean) => modelsView([card('all-minilm-l6-v2', true), { ...e5, downloaded: e5Downloaded }], 'multilingual-e5-small', { cjkShare: 0.9 });
     let e5Downloaded = true;
     mockBackend({ list_models: () => view(e5Downloaded), list_runs: () => [] });
     const app = new AppModel();
@@ -108,7 +79,7 @@ describe('ModelState', () => {
     let finish: (v: unknown) => void = () => {};
     let downloaded = false;
     const m = mockBackend({
-      list_models: () => ({ models: [card('x', downloaded)], recommended: 'x', why: '', device: 'cpu', gpu: 'noGpu' }),
+      list_models: () => modelsView([card('x', downloaded)], 'x'),
       download_model: () => new Promise((r) => (finish = r)),
       cancel_job: () => true,
     });

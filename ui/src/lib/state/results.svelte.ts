@@ -2,7 +2,7 @@
 import { t } from '../i18n.svelte';
 import { DATA_EXTENSIONS } from '../format';
 import { backend, BackendError } from '../backend';
-import type { BatchResult, EvalItem, EvalView, ExplanationDto, ExportInfo, MetricsDto, ModeName, PredictionDto } from '../backend';
+import type { BatchResult, EvalItem, EvalView, ExplanationDto, ExportInfo, MetricsDto, ModeName, PredictionDto, RedrawnCharts } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
@@ -60,6 +60,14 @@ export class EvalState {
   get items(): EvalItem[] {
     if (!this.view || !this.cell) return [];
     return cellItems(this.view.items, this.cell.truth, this.cell.predicted);
+  }
+
+  /** Takes the reliability diagram the engine drew again in another language or theme. */
+  restyle(r: RedrawnCharts): void {
+    const c = this.view?.metrics.calibration;
+    const svg = r.reliability.find((x) => x.runId === this.view?.runId)?.svg;
+    if (!this.view || !c || svg == null) return;
+    this.view = { ...this.view, metrics: { ...this.view.metrics, calibration: { ...c, reliabilitySvg: svg } } };
   }
 
   async load(runId?: number): Promise<void> {

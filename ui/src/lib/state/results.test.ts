@@ -42,6 +42,17 @@ describe('Evaluate', () => {
     expect(cellItems(items, 'positive', 'negative')).toEqual([]);
   });
 
+  it('takes the reliability diagram drawn again in another language, for the run it shows only', () => {
+    const st = new EvalState(appWithRun());
+    const calibration = { ece: 0.05, eceUncalibrated: 0.1, temperature: 1.5, reliabilitySvg: '<svg>Confidence</svg>' };
+    st.view = { ...view, crossValidation: null, headline: 'test', metrics: { ...view.metrics, calibration } } as unknown as typeof st.view;
+    st.restyle({ lossSvg: null, validationSvg: null, curveSvg: null, reliability: [{ runId: 2, svg: '<svg>其他</svg>' }] });
+    expect(st.view?.metrics.calibration?.reliabilitySvg).toBe('<svg>Confidence</svg>');
+    st.restyle({ lossSvg: null, validationSvg: null, curveSvg: null, reliability: [{ runId: 2, svg: '<svg>其他</svg>' }, { runId: 1, svg: '<svg>置信度</svg>' }] });
+    expect(st.view?.metrics.calibration?.reliabilitySvg).toBe('<svg>置信度</svg>');
+    expect(st.view?.metrics.calibration?.ece).toBe(0.05);
+  });
+
   it('loads the latest run, picks a cell and relabels its selected text', async () => {
     const m = mockBackend({
       evaluate_run: () => view,

@@ -3,7 +3,7 @@
 import { backend } from '../backend';
 import type { FilePreview, ImportSummary, Mapping } from '../backend';
 import { parseLabelList } from '../format';
-import type { MessageKey } from '../i18n.svelte';
+import { t, type MessageKey } from '../i18n.svelte';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
@@ -16,7 +16,9 @@ export class StartState {
   preview = $state<FilePreview | null>(null);
   mapping = $state<Mapping>({ text: '', label: null, id: null });
   encoding = $state('auto');
-  labelsText = $state('negative, positive');
+  /** The label set for a file without a label column (default: negative and positive,
+   *  in the user's language). */
+  labelsText = $state('');
   projectPath = $state('');
   busy = $state(false);
   jobId = $state<number | null>(null);
@@ -35,7 +37,7 @@ export class StartState {
 
   async pickFile(): Promise<void> {
     try {
-      const path = await backend.pickFile('Data', DATA_EXTENSIONS);
+      const path = await backend.pickFile(t('filter.data'), DATA_EXTENSIONS);
       if (path) await this.load(path);
     } catch (e) {
       this.app.fail(e);
@@ -48,6 +50,7 @@ export class StartState {
       const pv = await backend.previewFile(path, this.encoding === 'auto' ? null : this.encoding);
       this.preview = pv;
       this.mapping = { ...pv.guess };
+      if (!this.labelsText.trim()) this.labelsText = t('start.defaultLabels');
       this.projectPath = pv.suggestedProject;
       this.summary = null;
     } catch (e) {
@@ -110,7 +113,7 @@ export class StartState {
 
   async pickProject(): Promise<void> {
     try {
-      const path = await backend.pickFile('Sentiment Studio project', ['studio']);
+      const path = await backend.pickFile(t('filter.project'), ['studio']);
       if (path) await this.open(path);
     } catch (e) {
       this.app.fail(e);

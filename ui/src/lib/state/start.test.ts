@@ -4,14 +4,18 @@ import { mockBackend, reset, tick } from '../../test/ipc';
 import { overview } from '../../test/fixtures';
 import { AppModel } from './app.svelte';
 import { StartState } from './start.svelte';
+import { i18n } from '../i18n.svelte';
 
 afterEach(reset);
 
 const preview = {
   path: '/data/reviews.csv',
   format: 'csv',
-  encoding: 'GBK (detected)',
-  description: 'CSV, GBK (detected), delimiter \',\', header: text',
+  encoding: 'GBK',
+  encodingSource: 'detected',
+  delimiter: ',',
+  sheet: null,
+  hasHeader: true,
   columns: ['text'],
   rows: [['好看'], ['难看']],
   rejected: [],
@@ -28,11 +32,24 @@ describe('StartState', () => {
     expect(m.argsOf('preview_file')[0]).toEqual({ path: '/data/reviews.csv', encoding: null });
     expect(st.mapping).toEqual({ text: 'text', label: null, id: null });
     expect(st.projectPath).toBe('/data/reviews.studio');
+    expect(st.labelsText).toBe('negative, positive');
     expect(st.problem).toBeNull();
     st.labelsText = 'only-one';
     expect(st.problem).toBe('start.needLabels');
     st.mapping.text = '';
     expect(st.problem).toBe('start.needText');
+  });
+
+  it('offers the default labels in the language of the user', async () => {
+    mockBackend({ preview_file: () => preview, list_runs: () => [] });
+    i18n.locale = 'zh';
+    try {
+      const st = new StartState(new AppModel());
+      await st.load('/data/reviews.csv');
+      expect(st.labelsText).toBe('负面, 正面');
+    } finally {
+      i18n.locale = 'en';
+    }
   });
 
   it('re-reads the preview with an explicit encoding', async () => {

@@ -1,7 +1,7 @@
 // Train pane: preset, advanced settings, the estimate, then a live run with progress,
 // charts and cancel.
 import { backend, BackendError } from '../backend';
-import type { Estimate, LearningCurve, ModeName, PresetName, TrainRequest, TrainResult } from '../backend';
+import type { Estimate, LearningCurve, ModeName, PresetName, RedrawnCharts, TrainRequest, TrainResult } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
 
@@ -141,5 +141,13 @@ export class TrainState {
 
   async cancel(): Promise<void> {
     if (this.jobId != null) await backend.cancelJob(this.jobId);
+  }
+
+  /** Takes the charts the engine drew again in another language or theme. */
+  restyle(r: RedrawnCharts): void {
+    if (r.lossSvg != null && r.validationSvg != null && this.progress.charts) {
+      this.progress.charts = { lossSvg: r.lossSvg, validationSvg: r.validationSvg };
+    }
+    if (r.curveSvg != null && this.curve) this.curve = { ...this.curve, svg: r.curveSvg };
   }
 }

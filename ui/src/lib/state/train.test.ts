@@ -176,6 +176,19 @@ describe('TrainState', () => {
     expect(st.curveNote).toContain('at least 10');
   });
 
+  it('takes the charts drawn again in another language, and draws none it had not shown', () => {
+    const st = new TrainState(new AppModel());
+    st.restyle({ lossSvg: '<svg>损失</svg>', validationSvg: '<svg>验证</svg>', curveSvg: '<svg>曲线</svg>', reliability: [] });
+    expect(st.progress.charts).toBeNull();
+    expect(st.curve).toBeNull();
+    st.progress.charts = { lossSvg: '<svg>Loss</svg>', validationSvg: '<svg>Validation</svg>' };
+    st.curve = { svg: '<svg>curve</svg>', rows: [], evalTexts: 20, current: 0.8, next: 0.82, perClassNeeded: 30 };
+    st.restyle({ lossSvg: '<svg>损失</svg>', validationSvg: '<svg>验证</svg>', curveSvg: '<svg>曲线</svg>', reliability: [] });
+    expect(st.progress.charts).toEqual({ lossSvg: '<svg>损失</svg>', validationSvg: '<svg>验证</svg>' });
+    expect(st.curve?.svg).toBe('<svg>曲线</svg>');
+    expect(st.curve?.current).toBe(0.8);
+  });
+
   it('trains again from a run\'s model, then starts from the base model again', async () => {
     const m = mockBackend({
       start_training: () => ({ runId: 2, modelDir: '/runs/run-2', validation: null, test: null, lossSvg: '', validationSvg: '', seconds: 1, epochs: 1, why: 'quick', mode: 'head', reason: 'quick', rarest: 10, overfitting: null, temperature: 1, headStart: 'continued' }),

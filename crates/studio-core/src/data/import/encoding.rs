@@ -26,6 +26,17 @@ pub enum EncodingSource {
     Detected,
 }
 
+impl EncodingSource {
+    /// "bom", "given" or "detected", as the app's message keys spell it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Bom => "bom",
+            Self::Given => "given",
+            Self::Detected => "detected",
+        }
+    }
+}
+
 /// The encoding a file was read with, and how it was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DetectedEncoding {

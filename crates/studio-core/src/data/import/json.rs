@@ -2,7 +2,7 @@
 
 use super::delimited::{DelimReader, Problem};
 use super::encoding::DecodeReader;
-use super::{Input, Progress, Row, Stream, MAX_ROW_BYTES};
+use super::{reject_args, Input, Progress, RejectCode, Row, Stream, MAX_ROW_BYTES};
 use crate::{Result, StudioError};
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -227,6 +227,8 @@ fn object_row(v: Value, columns: &[String], src: &Stream<'_>, line: u64, what: &
         },
         other => src.reject(
             line,
+            RejectCode::NotObject,
+            reject_args([("found", &kind(&other))]),
             format!(
                 "{what} is {} instead of an object like {{\"text\": \"...\"}}",
                 kind(&other)
@@ -266,10 +268,15 @@ pub(crate) fn stream_array<R: BufRead>(
         element_start.set(end);
         let what = format!("element {index} of the array");
         let row = if src.malformed_in(start, end) {
-            src.reject(at, format!("{what} {}", src.malformed_reason()))
+            src.reject_bad_bytes(at, Some(&what))
         } else if end - start > MAX_ROW_BYTES as u64 {
             src.reject(
                 at,
+                RejectCode::TooLong,
+                reject_args([
+                    ("bytes", &(end - start)),
+                    ("limitMib", &(MAX_ROW_BYTES >> 20)),
+                ]),
                 format!(
                     "{what} is {} bytes long, more than the limit of {} MiB; split long texts into smaller ones",
                     end - start,
@@ -303,18 +310,30 @@ pub(crate) fn stream_lines<R: BufRead>(
         let row = match rec.problem {
             Some(Problem::TooLong) => src.reject(
                 rec.line,
+                RejectCode::TooLong,
+                reject_args([
+                    ("bytes", &(rec.end - rec.start)),
+                    ("limitMib", &(super::MAX_ROW_BYTES >> 20)),
+                ]),
                 format!(
                     "the line is {} bytes long, more than the limit of {} MiB; split long texts into smaller ones",
                     rec.end - rec.start,
                     super::MAX_ROW_BYTES >> 20
                 ),
             ),
-            Some(Problem::Unterminated) => src.reject(rec.line, "unreadable line"),
-            None if bad => src.reject(rec.line, src.malformed_reason()),
+            Some(Problem::Unterminated) => src.reject(
+                rec.line,
+                RejectCode::NotJson,
+                reject_args([("detail", &"unterminated")]),
+                "unreadable line",
+            ),
+            None if bad => src.reject_bad_bytes(rec.line, None),
             None => match serde_json::from_str::<Value>(&rec.fields[0]) {
                 Ok(v) => object_row(v, columns, src, rec.line, "the line"),
                 Err(e) => src.reject(
                     rec.line,
+                    RejectCode::NotJson,
+                    reject_args([("detail", &e)]),
                     format!("is not valid JSON ({e}); each line must be one JSON object"),
                 ),
             },

@@ -25,7 +25,7 @@ pub use encoding::{encoding_for_name, DetectedEncoding, EncodingSource};
 
 use crate::progress::{CancelToken, Event, Observer};
 use crate::{Result, StudioError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
@@ -225,8 +225,77 @@ pub struct Rejected {
     pub file: PathBuf,
     /// 1-based line (for Excel: the sheet's row number).
     pub line: u64,
-    /// What was wrong, in words a person can act on.
+    /// What was wrong, as a code a face words in its own language with `args`.
+    pub code: RejectCode,
+    /// The values the reason is built from, by name (numbers, ids, an encoding).
+    pub args: Vec<(&'static str, String)>,
+    /// What was wrong, in English words a person can act on (the CLI's message).
     pub reason: String,
+}
+
+/// Why a row was rejected. Stable: the app words each code in English and Chinese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RejectCode {
+    /// Longer than the row limit (`bytes`, `limitMib`).
+    TooLong,
+    /// A quote opened and never closed (`from`, `to`: the lines it swallowed).
+    UnclosedQuote,
+    /// Bytes not valid in the file's encoding (`encoding`).
+    BadBytes,
+    /// Another number of values than the header has (`found`, `expected`).
+    WrongWidth,
+    /// Values in cells beyond the header's columns (`width`).
+    ExtraCells,
+    /// A JSON value that is not an object (`found`: array, string, ...).
+    NotObject,
+    /// A line that is not valid JSON (`detail`).
+    NotJson,
+    /// The id column is empty (`column`).
+    EmptyId,
+    /// The id repeats one of the same file (`id`, `line`).
+    RepeatedId,
+    /// The id is already a text of the project (`id`, `text`).
+    TakenId,
+}
+
+impl RejectCode {
+    /// Every code, for the faces' tests that each has its words.
+    pub const ALL: [RejectCode; 10] = [
+        Self::TooLong,
+        Self::UnclosedQuote,
+        Self::BadBytes,
+        Self::WrongWidth,
+        Self::ExtraCells,
+        Self::NotObject,
+        Self::NotJson,
+        Self::EmptyId,
+        Self::RepeatedId,
+        Self::TakenId,
+    ];
+
+    /// The code as the app's message keys spell it ("tooLong", ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TooLong => "tooLong",
+            Self::UnclosedQuote => "unclosedQuote",
+            Self::BadBytes => "badBytes",
+            Self::WrongWidth => "wrongWidth",
+            Self::ExtraCells => "extraCells",
+            Self::NotObject => "notObject",
+            Self::NotJson => "notJson",
+            Self::EmptyId => "emptyId",
+            Self::RepeatedId => "repeatedId",
+            Self::TakenId => "takenId",
+        }
+    }
+}
+
+/// A reason's values, by name, as [`Rejected::args`] holds them.
+pub(crate) fn reject_args<const N: usize>(
+    args: [(&'static str, &dyn fmt::Display); N],
+) -> Vec<(&'static str, String)> {
+    args.iter().map(|(k, v)| (*k, v.to_string())).collect()
 }
 
 impl fmt::Display for Rejected {
@@ -638,12 +707,34 @@ pub(crate) struct Stream<'s> {
 }
 
 impl Stream<'_> {
-    pub fn reject(&self, line: u64, reason: impl Into<String>) -> Row {
+    pub fn reject(
+        &self,
+        line: u64,
+        code: RejectCode,
+        args: Vec<(&'static str, String)>,
+        reason: impl Into<String>,
+    ) -> Row {
         Row::Rejected(Rejected {
             file: self.path.to_path_buf(),
             line,
+            code,
+            args,
             reason: reason.into(),
         })
+    }
+
+    /// A row with bytes that are not valid in the file's encoding.
+    pub fn reject_bad_bytes(&self, line: u64, context: Option<&str>) -> Row {
+        let reason = match context {
+            Some(what) => format!("{what} {}", self.malformed_reason()),
+            None => self.malformed_reason(),
+        };
+        self.reject(
+            line,
+            RejectCode::BadBytes,
+            reject_args([("encoding", &self.enc_name)]),
+            reason,
+        )
     }
 
     /// Whether undecodable bytes fell into decoded range `[start, end)`; forgets
@@ -748,6 +839,11 @@ fn stream_delimited<R: std::io::BufRead>(
         let row = match rec.problem {
             Some(delimited::Problem::TooLong) => src.reject(
                 rec.line,
+                RejectCode::TooLong,
+                reject_args([
+                    ("bytes", &(rec.end - rec.start)),
+                    ("limitMib", &(MAX_ROW_BYTES >> 20)),
+                ]),
                 format!(
                     "the row is {} bytes long, more than the limit of {} MiB; split long texts into smaller ones{}",
                     rec.end - rec.start,
@@ -761,12 +857,14 @@ fn stream_delimited<R: std::io::BufRead>(
             ),
             Some(delimited::Problem::Unterminated) => src.reject(
                 rec.line,
+                RejectCode::UnclosedQuote,
+                reject_args([("from", &rec.line), ("to", &rec.end_line)]),
                 format!(
                     "a quote (\") opened in this row is never closed, so lines {}-{} could not be read; close the quote or remove it",
                     rec.line, rec.end_line
                 ),
             ),
-            None if bad_bytes => src.reject(rec.line, src.malformed_reason()),
+            None if bad_bytes => src.reject_bad_bytes(rec.line, None),
             None => {
                 let mut fields = rec.fields;
                 // A trailing delimiter (empty extra fields) is harmless.
@@ -778,6 +876,8 @@ fn stream_delimited<R: std::io::BufRead>(
                     let unit = |k: usize| if k == 1 { "value" } else { "values" };
                     src.reject(
                         rec.line,
+                        RejectCode::WrongWidth,
+                        reject_args([("found", &n), ("expected", &m)]),
                         format!(
                             "has {n} {} but the {} {m} {}; check for a missing or extra {} or an unquoted {} inside a text",
                             unit(n),

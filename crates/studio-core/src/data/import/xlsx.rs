@@ -3,7 +3,9 @@
 //! calamine's cell reader streams the sheet's XML out of the zip, so a sheet of a
 //! million rows never sits in memory as a grid; the shared-string table does.
 
-use super::{sniff, ImportFormat, ImportOptions, Input, Layout, Progress, Rejected, Row};
+use super::{
+    sniff, ImportFormat, ImportOptions, Input, Layout, Progress, RejectCode, Rejected, Row,
+};
 use crate::{Result, StudioError};
 use calamine::{open_workbook_from_rs, DataRef, Reader, Xlsx};
 use std::io::{BufReader, Cursor, Read, Seek};
@@ -330,6 +332,8 @@ pub(crate) fn stream(
                     Row::Rejected(Rejected {
                         file: layout.path.clone(),
                         line,
+                        code: RejectCode::ExtraCells,
+                        args: super::reject_args([("width", &width)]),
                         reason: format!(
                             "has values beyond the {width} columns of the {}; move them into a named column or delete them",
                             if layout.has_header { "header" } else { "first rows" }
