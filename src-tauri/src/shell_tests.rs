@@ -2,7 +2,7 @@
 //! file, the export copy, progress throttling, model recommendation.
 
 use crate::commands::results::export_info;
-use crate::commands::start::{create_blocking, free_project_path, Mapping};
+use crate::commands::start::{create_blocking, free_project_path, Mapping, ReadAs};
 use crate::error::ErrorKind;
 use crate::jobs::{ChannelObserver, Progress};
 use crate::state::{AppState, Shared};
@@ -55,7 +55,7 @@ fn creates_a_project_with_typed_labels_and_reports_progress() {
         &project,
         &csv,
         mapping,
-        None,
+        ReadAs::default(),
         &labels,
         ch,
         &CancelToken::new(),
@@ -100,7 +100,7 @@ fn rejected_rows_come_with_a_code_and_their_values() {
         &project,
         &csv,
         mapping,
-        None,
+        ReadAs::default(),
         &[],
         ch,
         &CancelToken::new(),
@@ -146,7 +146,7 @@ fn a_failed_import_leaves_no_project_file() {
         &project,
         &csv,
         mapping,
-        None,
+        ReadAs::default(),
         &["a".into(), "b".into()],
         ch,
         &CancelToken::new(),
@@ -171,7 +171,7 @@ fn a_failed_import_leaves_no_project_file() {
         &project,
         &csv,
         mapping,
-        None,
+        ReadAs::default(),
         &[],
         ch,
         &CancelToken::new(),

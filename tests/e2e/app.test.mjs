@@ -135,7 +135,12 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   await el('#mapping', 20000);
   assert.equal(await (await el('#text-column')).getValue(), 'text');
   assert.equal(await (await el('#labels-input')).getValue(), 'negative, positive');
-  assert.match(await (await el('#preview-layout')).getText(), /UTF-8/);
+  assert.match(await (await el('#preview-layout')).getText(), /^CSV, Unicode \(UTF-8\) \(detected\), one text a line|^CSV, Unicode \(UTF-8\) \(detected\), separated by/);
+  // Save As for the project file, in the native dialog.
+  const projectFile = path.join(tmp, 'my-reviews.studio');
+  await (await el('#project-path-choose')).click();
+  await saveInNativeDialog(projectFile);
+  await browser.waitUntil(async () => (await (await el('#project-path')).getValue()) === projectFile, { timeout: 10000, timeoutMsg: 'the chosen project file was not taken' });
   await shot('2-start-mapping');
   await (await el('#create-project')).click();
 
@@ -179,6 +184,19 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   await (await el('#view-table')).click();
   await el('.viewport .row');
   await shot('3b-label-table');
+
+  // More texts from a GBK-encoded CSV (as Excel saves it on a Chinese Windows): its
+  // Chinese texts come in, and a row with an unclosed quote is reported with its line.
+  const gbkFile = path.join(tmp, 'more-reviews-gbk.csv');
+  fs.writeFileSync(gbkFile, execFileSync('iconv', ['-f', 'UTF-8', '-t', 'GBK'], { input: 'text\n这部电影很好看\n剧情太无聊了\n"没有闭合的引号\n' }));
+  await (await el('#import-more')).click();
+  await pickInNativeDialog(gbkFile);
+  await browser.waitUntil(async () => /Imported 2 texts \(0 with a label\)\./.test(await (await el('#import-report')).getText()), {
+    timeout: 30000,
+    timeoutMsg: 'no report of the GBK import',
+  });
+  assert.match(await (await el('#import-rejected')).getText(), /^Line 4: a quote \("\) opened here is never closed/);
+  assert.equal(await progress.getAttribute('data-labelled'), '21', 'the import changed the labels');
 
   // Model
   await (await el('#nav-model')).click();
@@ -225,7 +243,7 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   // faces, so the numbers agree. With a couple of test texts the pane must call the score
   // too small to trust.
   const cliEval = JSON.parse(
-    execFileSync(STUDIO_BIN, ['eval', '--json', '--project', path.join(tmp, 'reviews.studio')], {
+    execFileSync(STUDIO_BIN, ['eval', '--json', '--project', projectFile], {
       env: { ...process.env, STUDIO_HOME: path.join(tmp, 'studio-home') },
     }).toString(),
   );
@@ -274,6 +292,11 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   const batchDone = await el('#batch-done', 120000);
   assert.equal(await batchDone.getAttribute('data-path'), predictions);
   assert.ok(fs.readFileSync(predictions, 'utf8').startsWith('\ufefftext,label,p_negative,p_positive\n'), 'predictions CSV without its BOM header');
+  // A preview of the first rows under "Done", the file's own first texts.
+  const previewRows = await browser.$$('#batch-preview tbody tr');
+  assert.equal(previewRows.length, 5, 'the first 5 predicted rows are shown');
+  const firstText = parseCsv(fs.readFileSync(predictions, 'utf8').slice(1))[1][0];
+  assert.equal(norm(await (await previewRows[0].$('td')).getProperty('textContent')), norm(firstText));
 
   // Export
   await (await el('#nav-export')).click();
@@ -306,6 +329,8 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   await el('#label-progress');
   assert.match(await (await el('#label-progress')).getText(), /已标注/);
   await shot('9-label-zh');
+  // The import's report in Chinese too, the rejected row's reason included.
+  assert.match(await (await el('#import-rejected')).getText(), /^第 4 行：这里开始的引号/);
   await (await el('#theme')).selectByAttribute('value', 'dark');
   await (await el('#nav-train')).click();
   await shot('10-train-zh-dark');

@@ -229,6 +229,11 @@ fn predict_a_file_reads_what_a_project_imports_and_writes_a_bom_csv_beside_it() 
     .unwrap();
     assert_eq!(r.count, 3);
     assert_eq!(r.output, s.root.join("评论.predictions.csv"));
+    // The preview holds the file's first texts with the labels written for them.
+    assert_eq!(r.preview.len(), 3);
+    assert_eq!(r.preview[0].0, "good movie, great fun");
+    assert_eq!(r.preview[2].0, "这部电影很好");
+    assert!(["negative", "positive"].contains(&r.preview[0].1.label.as_str()));
     let out = std::fs::read_to_string(&r.output).unwrap();
     assert!(
         out.starts_with("\u{feff}text,label,p_negative,p_positive\n"),

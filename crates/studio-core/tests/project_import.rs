@@ -494,3 +494,45 @@ fn streaming_reports_progress_and_cancels() {
     .unwrap();
     assert_eq!(got, vec![(2, "one".to_string()), (3, "two".to_string())]);
 }
+
+/// A workbook's sheets are listed for a sheet picker; the first is read unless another is
+/// asked for, and a sheet it does not have is refused with the names it has.
+#[test]
+fn a_workbook_lists_its_sheets_and_reads_the_one_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let notes = book.add_worksheet().set_name("Notes").unwrap();
+    notes.write_string(0, 0, "about this file").unwrap();
+    let reviews = book.add_worksheet().set_name("Reviews").unwrap();
+    for (r, (text, label)) in [
+        ("text", "label"),
+        ("great film", "positive"),
+        ("dull", "negative"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        reviews.write_string(r as u32, 0, text).unwrap();
+        reviews.write_string(r as u32, 1, label).unwrap();
+    }
+    book.save(&path).unwrap();
+
+    let first = preview(&path, &ImportOptions::default(), 10).unwrap();
+    assert_eq!(first.layout.sheets, vec!["Notes", "Reviews"]);
+    assert_eq!(first.layout.sheet.as_deref(), Some("Notes"));
+    let asked = ImportOptions {
+        sheet: Some("Reviews".into()),
+        ..ImportOptions::default()
+    };
+    let second = preview(&path, &asked, 10).unwrap();
+    assert_eq!(second.layout.sheet.as_deref(), Some("Reviews"));
+    assert_eq!(second.layout.columns, vec!["text", "label"]);
+    assert_eq!(second.rows.len(), 2);
+    let missing = ImportOptions {
+        sheet: Some("Sheet9".into()),
+        ..ImportOptions::default()
+    };
+    let err = preview(&path, &missing, 10).unwrap_err();
+    assert!(err.to_string().contains("Notes, Reviews"), "{err}");
+}

@@ -268,6 +268,20 @@ pub struct BatchResult {
     pub output: String,
     /// Texts predicted.
     pub count: u32,
+    /// The first rows written (text, label, its probability), shown under "Done".
+    pub preview: Vec<PreviewRow>,
+}
+
+/// One row of a predicted file's preview.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewRow {
+    /// The text.
+    pub text: String,
+    /// The predicted label.
+    pub label: String,
+    /// Its probability.
+    pub prob: f32,
 }
 
 /// Predicts every text of a file (any format a project imports, in any encoding) and
@@ -319,6 +333,15 @@ pub fn predict_file_blocking(
     Ok(BatchResult {
         output: r.output.to_string_lossy().into_owned(),
         count: r.count as u32,
+        preview: r
+            .preview
+            .iter()
+            .map(|(text, p)| PreviewRow {
+                text: text.clone(),
+                label: p.label.clone(),
+                prob: p.probs.iter().copied().fold(0.0, f32::max),
+            })
+            .collect(),
     })
 }
 

@@ -106,6 +106,8 @@ pub struct FilePreview {
     pub delimiter: Option<String>,
     /// The worksheet read, for Excel.
     pub sheet: Option<String>,
+    /// Every worksheet of an Excel workbook, for the sheet picker.
+    pub sheets: Vec<String>,
     /// Whether the first row names the columns.
     pub has_header: bool,
     /// Column names.
@@ -161,9 +163,21 @@ pub struct Mapping {
     pub id: Option<String>,
 }
 
-fn options(encoding: Option<String>) -> ImportOptions {
+/// How to read a data file: its encoding and, for Excel, its sheet (null: detect the
+/// encoding, read the first sheet).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadAs {
+    /// An encoding name ("gbk", "utf-16le", ...); null or "auto" detects it.
+    pub encoding: Option<String>,
+    /// The worksheet of an Excel workbook.
+    pub sheet: Option<String>,
+}
+
+fn options(read: ReadAs) -> ImportOptions {
     ImportOptions {
-        encoding: encoding.filter(|e| !e.is_empty() && e != "auto"),
+        encoding: read.encoding.filter(|e| !e.is_empty() && e != "auto"),
+        sheet: read.sheet.filter(|s| !s.is_empty()),
         ..ImportOptions::default()
     }
 }
@@ -187,10 +201,10 @@ pub(crate) fn free_project_path(data: &Path) -> PathBuf {
 /// Sniffs a data file and shows its first rows, for the column-mapping step.
 #[tauri::command]
 #[specta::specta]
-pub async fn preview_file(path: String, encoding: Option<String>) -> AppResult<FilePreview> {
+pub async fn preview_file(path: String, read: ReadAs) -> AppResult<FilePreview> {
     tauri::async_runtime::spawn_blocking(move || {
         let p = PathBuf::from(&path);
-        let pv = preview(&p, &options(encoding), 20)?;
+        let pv = preview(&p, &options(read), 20)?;
         let guess = ColumnMapping::guess(&pv.layout.columns, &pv.rows);
         Ok(FilePreview {
             path,
@@ -199,6 +213,7 @@ pub async fn preview_file(path: String, encoding: Option<String>) -> AppResult<F
             encoding_source: pv.layout.encoding.map(|e| e.source.code().into()),
             delimiter: pv.layout.delimiter.map(String::from),
             sheet: pv.layout.sheet.clone(),
+            sheets: pv.layout.sheets.clone(),
             has_header: pv.layout.has_header,
             columns: pv.layout.columns.clone(),
             rows: pv.rows.into_iter().take(10).map(|(_, r)| r).collect(),
@@ -247,7 +262,7 @@ pub async fn create_project(
     project_path: String,
     data_path: String,
     mapping: Mapping,
-    encoding: Option<String>,
+    read: ReadAs,
     labels: Vec<String>,
     job: u32,
     on_progress: Channel<Progress>,
@@ -260,7 +275,7 @@ pub async fn create_project(
             Path::new(&project_path),
             Path::new(&data_path),
             mapping,
-            encoding,
+            read,
             &labels,
             on_progress,
             &cancel,
@@ -278,7 +293,7 @@ pub(crate) fn create_blocking(
     project_path: &Path,
     data_path: &Path,
     mapping: Mapping,
-    encoding: Option<String>,
+    read: ReadAs,
     labels: &[String],
     channel: Channel<Progress>,
     cancel: &CancelToken,
@@ -286,7 +301,7 @@ pub(crate) fn create_blocking(
     let mut obs = ChannelObserver::new(channel);
     let (project, report) = create_from_file(
         project_path,
-        &import_request(data_path, mapping, encoding),
+        &import_request(data_path, mapping, read),
         labels,
         &mut obs,
         cancel,
@@ -297,10 +312,10 @@ pub(crate) fn create_blocking(
 }
 
 /// The engine's import request for what the mapping step chose.
-fn import_request(data: &Path, mapping: Mapping, encoding: Option<String>) -> ImportRequest {
+fn import_request(data: &Path, mapping: Mapping, read: ReadAs) -> ImportRequest {
     ImportRequest {
         data: data.to_path_buf(),
-        options: options(encoding),
+        options: options(read),
         text_col: Some(mapping.text),
         label_col: Some(mapping.label.unwrap_or_default()),
         id_col: Some(mapping.id.unwrap_or_default()),
@@ -340,7 +355,7 @@ pub async fn import_into_project(
     state: State<'_, AppState>,
     data_path: String,
     mapping: Mapping,
-    encoding: Option<String>,
+    read: ReadAs,
     job: u32,
     on_progress: Channel<Progress>,
 ) -> AppResult<ImportSummary> {
@@ -351,7 +366,7 @@ pub async fn import_into_project(
         let mut obs = ChannelObserver::new(on_progress);
         let report = import_file(
             &project,
-            &import_request(Path::new(&data_path), mapping, encoding),
+            &import_request(Path::new(&data_path), mapping, read),
             &mut obs,
             &cancel,
         )?;
@@ -410,7 +425,7 @@ pub async fn open_demo_project(state: State<'_, AppState>) -> AppResult<ProjectO
             };
             create_from_file(
                 &path,
-                &import_request(&csv, demo, None),
+                &import_request(&csv, demo, ReadAs::default()),
                 &["negative".to_string(), "positive".to_string()],
                 &mut studio_core::progress::Silent,
                 &CancelToken::new(),

@@ -16,17 +16,17 @@ export const commands = {
 	 */
 	setUnsureBelow: (value: number | null) => typedError<null, AppError>(__TAURI_INVOKE("set_unsure_below", { value })),
 	/**  Sniffs a data file and shows its first rows, for the column-mapping step. */
-	previewFile: (path: string, encoding: string | null) => typedError<FilePreview, AppError>(__TAURI_INVOKE("preview_file", { path, encoding })),
+	previewFile: (path: string, read: ReadAs) => typedError<FilePreview, AppError>(__TAURI_INVOKE("preview_file", { path, read })),
 	/**
 	 *  Creates a project file and imports a data file into it (a job: cancellable, with
 	 *  progress). `labels` defines the label set when the file has no label column.
 	 */
-	createProject: (projectPath: string, dataPath: string, mapping: Mapping, encoding: string | null, labels: string[], job: number, onProgress: Channel<Progress>) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("create_project", { projectPath, dataPath, mapping, encoding, labels, job, onProgress })),
+	createProject: (projectPath: string, dataPath: string, mapping: Mapping, read: ReadAs, labels: string[], job: number, onProgress: Channel<Progress>) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("create_project", { projectPath, dataPath, mapping, read, labels, job, onProgress })),
 	/**
 	 *  Imports more texts from a file into the open project (a job: cancellable, with
 	 *  progress), as `studio project import` does.
 	 */
-	importIntoProject: (dataPath: string, mapping: Mapping, encoding: string | null, job: number, onProgress: Channel<Progress>) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("import_into_project", { dataPath, mapping, encoding, job, onProgress })),
+	importIntoProject: (dataPath: string, mapping: Mapping, read: ReadAs, job: number, onProgress: Channel<Progress>) => typedError<ImportSummary, AppError>(__TAURI_INVOKE("import_into_project", { dataPath, mapping, read, job, onProgress })),
 	/**  Opens a project file. */
 	openProject: (path: string) => typedError<ProjectOverview, AppError>(__TAURI_INVOKE("open_project", { path })),
 	/**
@@ -166,6 +166,8 @@ export type BatchResult = {
 	output: string,
 	/**  Texts predicted. */
 	count: number,
+	/**  The first rows written (text, label, its probability), shown under "Done". */
+	preview: PreviewRow[],
 };
 
 /**  Calibration of a model's confidence on a labelled set. */
@@ -431,6 +433,8 @@ export type FilePreview = {
 	delimiter: string | null,
 	/**  The worksheet read, for Excel. */
 	sheet: string | null,
+	/**  Every worksheet of an Excel workbook, for the sheet picker. */
+	sheets: string[],
 	/**  Whether the first row names the columns. */
 	hasHeader: boolean,
 	/**  Column names. */
@@ -682,6 +686,16 @@ export type PresetName =
 /**  A longer full fine-tune. */
 "best";
 
+/**  One row of a predicted file's preview. */
+export type PreviewRow = {
+	/**  The text. */
+	text: string,
+	/**  The predicted label. */
+	label: string,
+	/**  Its probability. */
+	prob: number | null,
+};
+
 /**  Something a long job reports. */
 export type Progress = 
 /**  Something worth telling the user; the UI words it from its code. */
@@ -731,6 +745,17 @@ export type ProjectOverview = {
 	hasPredictions: boolean,
 	/**  Actions that can be undone. */
 	undoable: number,
+};
+
+/**
+ *  How to read a data file: its encoding and, for Excel, its sheet (null: detect the
+ *  encoding, read the first sheet).
+ */
+export type ReadAs = {
+	/**  An encoding name ("gbk", "utf-16le", ...); null or "auto" detects it. */
+	encoding: string | null,
+	/**  The worksheet of an Excel workbook. */
+	sheet: string | null,
 };
 
 /**  Why the engine chose a method, as a code the UI translates. */

@@ -14,6 +14,7 @@ const preview = (over: Partial<FilePreview>): FilePreview => ({
   delimiter: ',',
   sheet: null,
   hasHeader: true,
+  sheets: [],
   columns: ['text'],
   rows: [],
   rejected: [],
@@ -34,7 +35,7 @@ describe('what an import found, in words', () => {
     expect(layoutLine(preview({ format: 'tsv', delimiter: '\t', encoding: 'UTF-8', encodingSource: 'bom', hasHeader: false }))).toBe(
       'TSV, Unicode (UTF-8) (from the byte-order mark), separated by tabs, no header row',
     );
-    expect(layoutLine(preview({ format: 'xlsx', encoding: null, encodingSource: null, delimiter: null, sheet: 'Reviews' }))).toBe(
+    expect(layoutLine(preview({ format: 'xlsx', encoding: null, encodingSource: null, delimiter: null, sheet: 'Reviews', sheets: ['Reviews'] }))).toBe(
       'Excel workbook, sheet “Reviews”, first row names the columns',
     );
   });

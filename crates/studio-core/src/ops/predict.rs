@@ -76,7 +76,13 @@ pub struct PredictFileResult {
     pub count: usize,
     /// Texts an earlier, interrupted run had already predicted (kept, not redone).
     pub resumed: usize,
+    /// The first texts this run predicted, with their predictions ([`PREVIEW_ROWS`] at
+    /// most), for a face to show before the user opens the file.
+    pub preview: Vec<(String, Prediction)>,
 }
+
+/// Rows of a predicted file kept for its preview.
+pub const PREVIEW_ROWS: usize = 5;
 
 /// The output's format, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,9 +249,13 @@ pub fn predict_file(
 
     let mut seen = 0usize;
     let mut chunk: Vec<String> = Vec::with_capacity(CHUNK);
+    let mut preview: Vec<(String, Prediction)> = Vec::new();
     let mut flush = |chunk: &mut Vec<String>, rows: usize| -> Result<()> {
         let mut text = String::new();
         for (t, p) in chunk.iter().zip(predictor.predict(chunk, cancel)?) {
+            if preview.len() < PREVIEW_ROWS {
+                preview.push((t.clone(), p.clone()));
+            }
             match format {
                 OutFormat::Csv => csv_row(&mut text, t, &p),
                 OutFormat::Jsonl | OutFormat::Xlsx => {
@@ -332,6 +342,7 @@ pub fn predict_file(
         output,
         count: seen,
         resumed: skip.min(seen),
+        preview,
     })
 }
 

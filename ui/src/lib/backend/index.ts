@@ -2,6 +2,7 @@
 // unwraps the generated commands' results (throwing BackendError) and owns job ids,
 // progress channels and native dialogs.
 import { Channel } from '@tauri-apps/api/core';
+import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { open, save } from '@tauri-apps/plugin-dialog';
 import { commands } from '../bindings';
 import { errorText } from '../errors';
@@ -15,6 +16,7 @@ import type {
   LearningCurve,
   Progress,
   Mapping,
+  ReadAs,
   TextFilter,
   TrainRequest,
 } from '../bindings';
@@ -63,22 +65,22 @@ export const backend = {
   saveSettings: (locale: string | null, theme: string | null) =>
     unwrap(commands.saveSettings(locale, theme)),
   setUnsureBelow: (value: number | null) => unwrap(commands.setUnsureBelow(value)),
-  previewFile: (path: string, encoding: string | null) =>
-    unwrap(commands.previewFile(path, encoding)),
+  /** `read`: the encoding (null: detect it) and, for Excel, the sheet (null: the first). */
+  previewFile: (path: string, read: ReadAs) => unwrap(commands.previewFile(path, read)),
   createProject: (
     projectPath: string,
     dataPath: string,
     mapping: Mapping,
-    encoding: string | null,
+    read: ReadAs,
     labels: string[],
     onProgress: (p: Progress) => void,
   ) =>
     job(onProgress, (id, ch) =>
-      commands.createProject(projectPath, dataPath, mapping, encoding, labels, id, ch),
+      commands.createProject(projectPath, dataPath, mapping, read, labels, id, ch),
     ),
   /** Imports more texts into the open project (a job), as `studio project import` does. */
-  importIntoProject: (dataPath: string, mapping: Mapping, encoding: string | null, onProgress: (p: Progress) => void) =>
-    job(onProgress, (id, ch) => commands.importIntoProject(dataPath, mapping, encoding, id, ch)),
+  importIntoProject: (dataPath: string, mapping: Mapping, read: ReadAs, onProgress: (p: Progress) => void) =>
+    job(onProgress, (id, ch) => commands.importIntoProject(dataPath, mapping, read, id, ch)),
   openProject: (path: string) => unwrap(commands.openProject(path)),
   openDemoProject: () => unwrap(commands.openDemoProject()),
   cancelJob: (id: number) => unwrap(commands.cancelJob(id)),
@@ -147,6 +149,16 @@ export const backend = {
   async pickSaveFile(defaultPath: string, filterName: string, extensions: string[]): Promise<string | null> {
     const r = await save({ defaultPath, filters: [{ name: filterName, extensions }] });
     return typeof r === 'string' ? r : null;
+  },
+  /** Calls `handler` while files are dragged over the window ('over', with no paths),
+   *  dropped on it ('drop', with their paths) or dragged away ('leave'). */
+  onFileDrop(handler: (kind: 'over' | 'drop' | 'leave', paths: string[]) => void): Promise<() => void> {
+    return getCurrentWebview().onDragDropEvent((e) => {
+      const p = e.payload;
+      if (p.type === 'drop') handler('drop', p.paths);
+      else if (p.type === 'leave') handler('leave', []);
+      else handler('over', []);
+    });
   },
   /** The native folder dialog; null when the user closes it. */
   async pickFolder(): Promise<string | null> {

@@ -42,14 +42,15 @@ export class LabelState {
 
   constructor(private app: AppModel) {}
 
-  /** Imports more texts from a file into this project (columns guessed as on Start). */
-  async importMore(): Promise<void> {
+  /** Imports more texts from a file into this project (columns guessed as on Start):
+   *  `dropped`, a file dragged onto the window, else one the user picks. */
+  async importMore(dropped?: string): Promise<void> {
     try {
-      const path = await backend.pickFile(t('filter.data'), DATA_EXTENSIONS);
+      const path = dropped ?? (await backend.pickFile(t('filter.data'), DATA_EXTENSIONS));
       if (!path) return;
-      const pv = await backend.previewFile(path, null);
+      const pv = await backend.previewFile(path, { encoding: null, sheet: null });
       this.progress.reset();
-      const job = backend.importIntoProject(path, pv.guess, null, (p) => this.progress.apply(p));
+      const job = backend.importIntoProject(path, pv.guess, { encoding: null, sheet: null }, (p) => this.progress.apply(p));
       this.importJob = job.id;
       const s = await job.result;
       this.app.project = s.project;

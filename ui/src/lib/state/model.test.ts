@@ -75,6 +75,29 @@ describe('ModelState', () => {
     expect(fresh.error).toBeNull();
   });
 
+  it('the download button of the Train warning fetches the Chinese-capable model and trains with it, no pane change', async () => {
+    const e5 = { ...card('multilingual-e5-small', false, true), languages: ['multilingual', 'zh', 'en'] };
+    let e5Downloaded = false;
+    const m = mockBackend({
+      list_models: () => modelsView([card('all-minilm-l6-v2', true), { ...e5, downloaded: e5Downloaded }], 'multilingual-e5-small', { cjkShare: 0.9 }),
+      list_runs: () => [],
+      download_model: () => {
+        e5Downloaded = true;
+        return null;
+      },
+    });
+    const app = new AppModel();
+    await app.projectOpened(overview());
+    app.pane = 'train';
+    expect(app.languageMismatch?.recommended.id).toBe('multilingual-e5-small');
+    // What the warning's button does when the model is missing.
+    await new ModelState(app).download(app.languageMismatch!.recommended.id);
+    expect(m.argsOf('download_model')[0]).toMatchObject({ id: 'multilingual-e5-small' });
+    expect(app.modelId).toBe('multilingual-e5-small');
+    expect(app.languageMismatch).toBeNull();
+    expect(app.pane).toBe('train');
+  });
+
   it('downloads with progress and can cancel', async () => {
     let finish: (v: unknown) => void = () => {};
     let downloaded = false;

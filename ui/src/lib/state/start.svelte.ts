@@ -1,7 +1,7 @@
 // Start pane: recent projects, a new project from a file (preview, column mapping,
 // encoding, labels), open a project, the demo.
 import { backend } from '../backend';
-import type { FilePreview, ImportSummary, Mapping } from '../backend';
+import type { FilePreview, ImportSummary, Mapping, ReadAs } from '../backend';
 import { parseLabelList } from '../format';
 import { t, type MessageKey } from '../i18n.svelte';
 import type { AppModel } from './app.svelte';
@@ -16,6 +16,8 @@ export class StartState {
   preview = $state<FilePreview | null>(null);
   mapping = $state<Mapping>({ text: '', label: null, id: null });
   encoding = $state('auto');
+  /** The worksheet of an Excel file; null reads the first. */
+  sheet = $state<string | null>(null);
   /** The label set for a file without a label column (default: negative and positive,
    *  in the user's language). */
   labelsText = $state('');
@@ -44,10 +46,17 @@ export class StartState {
     }
   }
 
+  /** How the file is read: the encoding chosen (null: detect) and the sheet (Excel). */
+  get readAs(): ReadAs {
+    return { encoding: this.encoding === 'auto' ? null : this.encoding, sheet: this.sheet };
+  }
+
   async load(path: string): Promise<void> {
     this.busy = true;
+    // Another file: its first sheet, unless the user picks one.
+    if (path !== this.preview?.path) this.sheet = null;
     try {
-      const pv = await backend.previewFile(path, this.encoding === 'auto' ? null : this.encoding);
+      const pv = await backend.previewFile(path, this.readAs);
       this.preview = pv;
       this.mapping = { ...pv.guess };
       if (!this.labelsText.trim()) this.labelsText = t('start.defaultLabels');
@@ -58,6 +67,23 @@ export class StartState {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The native Save As dialog for the new project's file (it asks before replacing
+   *  one); the name gets the .studio extension when the user leaves it out. */
+  async chooseProjectPath(): Promise<void> {
+    try {
+      const path = await backend.pickSaveFile(this.projectPath, t('filter.project'), ['studio']);
+      if (path) this.projectPath = path.endsWith('.studio') ? path : `${path}.studio`;
+    } catch (e) {
+      this.app.fail(e);
+    }
+  }
+
+  /** Reads another sheet of the workbook (its columns and rows). */
+  async setSheet(sheet: string): Promise<void> {
+    this.sheet = sheet;
+    if (this.preview) await this.load(this.preview.path);
   }
 
   async setEncoding(enc: string): Promise<void> {
@@ -81,7 +107,7 @@ export class StartState {
         this.projectPath,
         pv.path,
         mapping,
-        this.encoding === 'auto' ? null : this.encoding,
+        this.readAs,
         labels,
         (p) => this.progress.apply(p),
       );

@@ -16,6 +16,7 @@ const preview = {
   delimiter: ',',
   sheet: null,
   hasHeader: true,
+  sheets: [],
   columns: ['text'],
   rows: [['好看'], ['难看']],
   rejected: [],
@@ -29,7 +30,7 @@ describe('StartState', () => {
     const app = new AppModel();
     const st = new StartState(app);
     await st.load('/data/reviews.csv');
-    expect(m.argsOf('preview_file')[0]).toEqual({ path: '/data/reviews.csv', encoding: null });
+    expect(m.argsOf('preview_file')[0]).toEqual({ path: '/data/reviews.csv', read: { encoding: null, sheet: null } });
     expect(st.mapping).toEqual({ text: 'text', label: null, id: null });
     expect(st.projectPath).toBe('/data/reviews.studio');
     expect(st.labelsText).toBe('negative, positive');
@@ -52,12 +53,48 @@ describe('StartState', () => {
     }
   });
 
+  it('chooses the project file with a Save As dialog, adding the .studio extension', async () => {
+    mockBackend({ preview_file: () => preview, list_runs: () => [], 'plugin:dialog|save': () => '/elsewhere/mine' });
+    const st = new StartState(new AppModel());
+    await st.load('/data/reviews.csv');
+    await st.chooseProjectPath();
+    expect(st.projectPath).toBe('/elsewhere/mine.studio');
+  });
+
+  it('keeps the project file when the Save As dialog is closed', async () => {
+    mockBackend({ preview_file: () => preview, list_runs: () => [], 'plugin:dialog|save': () => null });
+    const st = new StartState(new AppModel());
+    await st.load('/data/reviews.csv');
+    await st.chooseProjectPath();
+    expect(st.projectPath).toBe('/data/reviews.studio');
+  });
+
+  it('reads the sheet the user picks, and creates the project from it', async () => {
+    const book = { ...preview, path: '/data/book.xlsx', format: 'xlsx', encoding: null, encodingSource: null, delimiter: null };
+    const m = mockBackend({
+      preview_file: (a) => ({ ...book, sheet: (a.read as { sheet: string | null }).sheet ?? 'Summary', sheets: ['Summary', 'Reviews'] }),
+      create_project: () => new Promise(() => {}),
+    });
+    const st = new StartState(new AppModel());
+    await st.load('/data/book.xlsx');
+    expect(st.preview?.sheet).toBe('Summary');
+    await st.setSheet('Reviews');
+    expect(m.argsOf('preview_file')[1].read).toEqual({ encoding: null, sheet: 'Reviews' });
+    expect(st.preview?.sheet).toBe('Reviews');
+    void st.create();
+    await tick();
+    expect(m.argsOf('create_project')[0].read).toEqual({ encoding: null, sheet: 'Reviews' });
+    // Another file starts from its first sheet again.
+    await st.load('/data/other.xlsx');
+    expect(m.argsOf('preview_file')[2].read).toEqual({ encoding: null, sheet: null });
+  });
+
   it('re-reads the preview with an explicit encoding', async () => {
     const m = mockBackend({ preview_file: () => preview });
     const st = new StartState(new AppModel());
     await st.load('/data/reviews.csv');
     await st.setEncoding('gb18030');
-    expect(m.argsOf('preview_file')[1]).toEqual({ path: '/data/reviews.csv', encoding: 'gb18030' });
+    expect(m.argsOf('preview_file')[1]).toEqual({ path: '/data/reviews.csv', read: { encoding: 'gb18030', sheet: null } });
   });
 
   it('creates the project with the typed labels, shows progress, then opens the Label pane', async () => {

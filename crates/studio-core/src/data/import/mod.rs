@@ -188,6 +188,8 @@ pub struct Layout {
     pub columns: Vec<String>,
     /// The worksheet read, for Excel.
     pub sheet: Option<String>,
+    /// Every worksheet of an Excel workbook, in order (for a sheet picker).
+    pub sheets: Vec<String>,
     /// File size in bytes.
     pub size_bytes: u64,
 }
@@ -520,6 +522,7 @@ impl<'a> Importer<'a> {
             has_header: false,
             columns: Vec::new(),
             sheet: None,
+            sheets: Vec::new(),
             size_bytes,
         };
         let mut header_lines = 0;

@@ -185,7 +185,7 @@ fn rows_of<RS: Read + Seek>(
     path: &Path,
     sheet: Option<&str>,
     f: &mut dyn FnMut(u32, Vec<String>, u32) -> Result<ControlFlow<()>>,
-) -> Result<String> {
+) -> Result<(String, Vec<String>)> {
     check_workbook(&mut rs, path)?;
     rs.seek(std::io::SeekFrom::Start(0))
         .map_err(|e| StudioError::io("read", path, e))?;
@@ -219,7 +219,7 @@ fn rows_of<RS: Read + Seek>(
             let r = std::mem::take(&mut row);
             if let Some(ri) = cur {
                 if !r.iter().all(|v| v.trim().is_empty()) && f(ri, r, last_row)?.is_break() {
-                    return Ok(name);
+                    return Ok((name, names));
                 }
             }
         }
@@ -235,13 +235,13 @@ fn rows_of<RS: Read + Seek>(
         }
         row[ci] = cell_text(cell.get_value());
     }
-    Ok(name)
+    Ok((name, names))
 }
 
 /// Receives (0-based row index, values, last row index of the sheet).
 type RowFn<'f> = dyn FnMut(u32, Vec<String>, u32) -> Result<ControlFlow<()>> + 'f;
-/// Reads the sheet, calling a [`RowFn`]; returns the sheet's name.
-type ReadFn<'f> = dyn FnMut(&mut RowFn<'_>) -> Result<String> + 'f;
+/// Reads the sheet, calling a [`RowFn`]; returns the sheet's name and every sheet's.
+type ReadFn<'f> = dyn FnMut(&mut RowFn<'_>) -> Result<(String, Vec<String>)> + 'f;
 
 fn with_reader<T>(
     input: &Input<'_>,
@@ -265,7 +265,7 @@ pub(crate) fn sniff(
 ) -> Result<(Layout, u64)> {
     let path = input.path().to_path_buf();
     let mut sample: Vec<Vec<String>> = Vec::new();
-    let sheet = with_reader(
+    let (sheet, sheets) = with_reader(
         input,
         &mut |read| {
             read(&mut |_, r, _| {
@@ -300,6 +300,7 @@ pub(crate) fn sniff(
             has_header,
             columns,
             sheet: Some(sheet),
+            sheets,
             size_bytes,
         },
         u64::from(has_header),
