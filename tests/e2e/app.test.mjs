@@ -14,42 +14,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA, SHOTS, STUDIO_BIN, sleep, startApp, stopApp } from './harness.mjs';
+import { DATA, SHOTS, STUDIO_BIN, norm, parseCsv, pickInNativeDialog, saveInNativeDialog, sleep, startApp, stopApp } from './harness.mjs';
 
-/** Minimal CSV reader (quotes, doubled quotes, commas and newlines inside quotes). */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
-const norm = (s) => s.replace(/\s+/g, ' ').trim();
 const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
 /** 60 rows, negative and positive alternating, text column only; returns text -> label. */
@@ -101,30 +67,6 @@ async function el(sel, timeout = 15000) {
   return e;
 }
 
-/** Types `file` into the native GTK dialog titled `title` and confirms it. The Open
- *  dialog takes a path after ctrl+l; the Save dialog's name field has the focus and
- *  takes a whole path once its suggestion is selected (ctrl+a). */
-async function typeInNativeDialog(title, keys, file) {
-  let wid = '';
-  for (let i = 0; i < 100 && !wid; i++) {
-    try {
-      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', `^${title}$`]).toString().trim().split('\n')[0];
-    } catch {
-      await sleep(200);
-    }
-  }
-  assert.ok(wid, `the ${title} dialog did not appear`);
-  await sleep(1000);
-  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
-  execFileSync('xdotool', ['key', '--clearmodifiers', keys]);
-  await sleep(300);
-  execFileSync('xdotool', ['type', '--delay', '20', file]);
-  await sleep(300);
-  execFileSync('xdotool', ['key', 'Return']);
-}
-
-const pickInNativeDialog = (file) => typeInNativeDialog('Open File', 'ctrl+l', file);
-const saveInNativeDialog = (file) => typeInNativeDialog('Save File', 'ctrl+a', file);
 
 test('new project -> label 20 -> train -> evaluate -> playground -> export -> studio predict agrees', { timeout: 900_000 }, async () => {
   // Start

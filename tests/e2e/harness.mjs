@@ -1,7 +1,7 @@
 // Starts the real app under tauri-driver + WebKitWebDriver in a throwaway HOME and
 // STUDIO_HOME (the default model linked in), and stops it again.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -114,7 +114,7 @@ export async function stopApp(ctx) {
 export const SAME_IN_CHINESE = [
   'Sentiment Studio', 'Hugging Face', 'transformers', 'ONNX Runtime', 'ONNX', 'int8', 'JavaScript', 'Python', 'Java', 'C#',
   'CSV', 'TSV', 'JSONL', 'JSON', 'TXT', 'XLSX', 'Excel', 'UTF', 'GBK', 'GB18030', 'Big5', 'Shift JIS', 'Windows', 'Unicode',
-  'CPU', 'GPU', 'NVIDIA', 'CUDA', 'Metal', 'OpenBLAS', 'LoRA', 'F1', 'MB', 'GB', 'MiB', 'English',
+  'CPU', 'GPU', 'NVIDIA', 'CUDA', 'Metal', 'OpenBLAS', 'LoRA', 'F1', 'MB', 'GB', 'MiB', 'ID', 'English',
   // File names of the export, licence names.
   'model.onnx', 'model_int8.onnx', 'MIT', 'Apache',
   // Keys as printed on the keyboard.
@@ -165,3 +165,64 @@ export async function untranslated(browser, extra = []) {
     return [...new Set(found)];
   }, [...SAME_IN_CHINESE, ...extra]);
 }
+
+/** Minimal CSV reader (quotes, doubled quotes, commas and newlines inside quotes). */
+export function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Whitespace runs as one space, trimmed: texts as the UI shows them. */
+export const norm = (s) => s.replace(/\s+/g, ' ').trim();
+
+/** Types `file` into the native GTK dialog titled `title` and confirms it. The Open
+ *  dialog takes a path after ctrl+l; the Save dialog's name field has the focus and
+ *  takes a whole path once its suggestion is selected (ctrl+a). */
+async function typeInNativeDialog(title, keys, file) {
+  let wid = '';
+  for (let i = 0; i < 100 && !wid; i++) {
+    try {
+      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', `^${title}$`]).toString().trim().split('\n')[0];
+    } catch {
+      await sleep(200);
+    }
+  }
+  assert.ok(wid, `the ${title} dialog did not appear`);
+  await sleep(1000);
+  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
+  execFileSync('xdotool', ['key', '--clearmodifiers', keys]);
+  await sleep(300);
+  execFileSync('xdotool', ['type', '--delay', '20', file]);
+  await sleep(300);
+  execFileSync('xdotool', ['key', 'Return']);
+}
+
+export const pickInNativeDialog = (file) => typeInNativeDialog('Open File', 'ctrl+l', file);
+export const saveInNativeDialog = (file) => typeInNativeDialog('Save File', 'ctrl+a', file);

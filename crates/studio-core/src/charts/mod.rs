@@ -1,7 +1,6 @@
 //! Charts of a training run, drawn with plotters as SVG (for the model card and the app),
 //! learning curves and the active-learning simulation.
 
-use crate::classify::train::Mode;
 use crate::progress::EpochInfo;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -81,14 +80,12 @@ impl Default for ChartText {
 }
 
 impl ChartText {
-    /// The legend name of training method `mode`.
-    pub(crate) fn method(&self, mode: Mode) -> String {
-        let key = mode.to_string();
+    /// The legend name of the training method the engine calls `name` ("head", ...).
+    pub(crate) fn method(&self, name: &str) -> String {
         self.methods
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or(key)
+            .find(|(k, _)| k == name)
+            .map_or_else(|| name.to_string(), |(_, v)| v.clone())
     }
 }
 

@@ -410,7 +410,7 @@ fn draw_curve(
             .collect();
         chart
             .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
-            .label(text.method(*m))
+            .label(text.method(&m.to_string()))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });

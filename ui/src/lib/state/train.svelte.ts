@@ -4,6 +4,7 @@ import { backend, BackendError } from '../backend';
 import type { Estimate, LearningCurve, ModeName, PresetName, RedrawnCharts, TrainRequest, TrainResult } from '../backend';
 import type { AppModel } from './app.svelte';
 import { JobProgress } from './progress.svelte';
+import { t } from '../i18n.svelte';
 
 export type { PresetName };
 export const PRESETS: PresetName[] = ['quick', 'balanced', 'best'];
@@ -133,7 +134,10 @@ export class TrainState {
     try {
       this.curve = await job.result;
     } catch (e) {
-      if (!(e instanceof BackendError && e.kind === 'cancelled')) this.curveNote = e instanceof Error ? e.message : String(e);
+      if (e instanceof BackendError && e.kind === 'cancelled') return;
+      // Too few test texts is the usual reason, said in the user's words; anything else
+      // as the engine put it.
+      this.curveNote = e instanceof BackendError && e.code === 'tooFewExamples' ? t('train.curveTooFew') : e instanceof Error ? e.message : String(e);
     } finally {
       this.jobId = null;
     }

@@ -4,6 +4,7 @@ import { overview, run } from '../../test/fixtures';
 import { fail, mockBackend, reset, tick } from '../../test/ipc';
 import { AppModel } from './app.svelte';
 import { TrainState } from './train.svelte';
+import { i18n } from '../i18n.svelte';
 
 afterEach(reset);
 
@@ -174,6 +175,22 @@ describe('TrainState', () => {
     await st.refreshCurve();
     expect(st.curve).toBeNull();
     expect(st.curveNote).toContain('at least 10');
+  });
+
+  it('says why there is no learning curve in the language of the user, from the error code', async () => {
+    mockBackend({
+      learning_curve: () => {
+        throw { kind: 'badInput', code: 'tooFewExamples', params: { what: 'a learning curve needs at least 10 labelled texts' }, message: 'too few' };
+      },
+    });
+    i18n.locale = 'zh';
+    try {
+      const st = new TrainState(new AppModel());
+      await st.refreshCurve();
+      expect(st.curveNote).toBe('学习曲线需要测试集中至少 10 条已标注文本（约十分之一的已标注文本会进入测试集）；多标注一些即可看到。');
+    } finally {
+      i18n.locale = 'en';
+    }
   });
 
   it('takes the charts drawn again in another language, and draws none it had not shown', () => {
