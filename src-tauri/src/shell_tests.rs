@@ -31,6 +31,34 @@ fn state(dir: &Path) -> AppState {
     Arc::new(Shared::new(dir.join("home"), dir.join("cache")))
 }
 
+/// Creates `project` from `csv` as the Start pane does (default encoding detection and
+/// sheet, no progress listener), with the text column "text" and `label` as the label
+/// column.
+fn create(
+    st: &AppState,
+    project: &Path,
+    csv: &Path,
+    label: Option<&str>,
+    labels: &[String],
+) -> crate::error::AppResult<crate::commands::start::ImportSummary> {
+    let (ch, _) = collecting_channel();
+    let mapping = Mapping {
+        text: "text".into(),
+        label: label.map(Into::into),
+        id: None,
+    };
+    create_blocking(
+        st,
+        project,
+        csv,
+        mapping,
+        ReadAs::default(),
+        labels,
+        ch,
+        &CancelToken::new(),
+    )
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
@@ -88,24 +116,8 @@ fn rejected_rows_come_with_a_code_and_their_values() {
         "text,label\ngreat film,positive\nawful,negative,extra\nfine,positive\n",
     );
     let st = state(dir.path());
-    let (ch, _) = collecting_channel();
-    let mapping = Mapping {
-        text: "text".into(),
-        label: Some("label".into()),
-        id: None,
-    };
     let project = free_project_path(&csv);
-    let summary = create_blocking(
-        &st,
-        &project,
-        &csv,
-        mapping,
-        ReadAs::default(),
-        &[],
-        ch,
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let summary = create(&st, &project, &csv, Some("label"), &[]).unwrap();
     assert_eq!(summary.imported, 2);
     assert_eq!(summary.rejected, 1);
     let r = &summary.rejected_examples[0];
@@ -160,23 +172,7 @@ fn a_failed_import_leaves_no_project_file() {
     );
     assert!(!project.exists());
     // No labels at all: a project without a label set is refused too.
-    let (ch, _) = collecting_channel();
-    let mapping = Mapping {
-        text: "text".into(),
-        label: None,
-        id: None,
-    };
-    let err = create_blocking(
-        &st,
-        &project,
-        &csv,
-        mapping,
-        ReadAs::default(),
-        &[],
-        ch,
-        &CancelToken::new(),
-    )
-    .unwrap_err();
+    let err = create(&st, &project, &csv, None, &[]).unwrap_err();
     assert!(err.message.contains("no labels"), "{}", err.message);
     assert!(!project.exists());
     assert!(st.with_project(|_| Ok(())).is_err());

@@ -1,27 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FilePreview, RejectedRow } from './backend';
+import type { RejectedRow } from './backend';
+import { filePreview } from '../test/fixtures';
 import { i18n } from './i18n.svelte';
 import { layoutLine, rejectedLine } from './importReport';
 
 // studio_core::data::import::RejectCode::ALL, as the engine spells the codes.
 const REJECT_CODES = ['tooLong', 'unclosedQuote', 'badBytes', 'wrongWidth', 'extraCells', 'notObject', 'notJson', 'emptyId', 'repeatedId', 'takenId'];
 
-const preview = (over: Partial<FilePreview>): FilePreview => ({
-  path: '/d/reviews.csv',
-  format: 'csv',
-  encoding: 'GBK',
-  encodingSource: 'detected',
-  delimiter: ',',
-  sheet: null,
-  hasHeader: true,
-  sheets: [],
-  columns: ['text'],
-  rows: [],
-  rejected: [],
-  guess: { text: 'text', label: null, id: null },
-  suggestedProject: '/d/reviews.studio',
-  ...over,
-});
+const preview = filePreview;
 
 const latin = /[A-Za-z]{2,}/g;
 

@@ -1,4 +1,4 @@
-import type { LabelDto, ProjectOverview, RunInfo, TextRowDto } from '../lib/bindings';
+import type { FilePreview, LabelDto, ProjectOverview, RunInfo, TextRowDto } from '../lib/bindings';
 
 export const labels: LabelDto[] = [
   { name: 'negative', color: '#d1495b', key: '1', count: 0 },
@@ -79,6 +79,26 @@ export function modelsView(models: ReturnType<typeof modelCard>[], recommended: 
     openblas: true,
     openblasInstallable: true,
     gpu: 'noGpu',
+    ...over,
+  };
+}
+
+/** A sniffed file of the Start pane: a GBK CSV with one text column; `over` changes any field. */
+export function filePreview(over: Partial<FilePreview> = {}): FilePreview {
+  return {
+    path: '/data/reviews.csv',
+    format: 'csv',
+    encoding: 'GBK',
+    encodingSource: 'detected',
+    delimiter: ',',
+    sheet: null,
+    hasHeader: true,
+    sheets: [],
+    columns: ['text'],
+    rows: [['好看'], ['难看']],
+    rejected: [],
+    guess: { text: 'text', label: null, id: null },
+    suggestedProject: '/data/reviews.studio',
     ...over,
   };
 }

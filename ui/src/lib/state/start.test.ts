@@ -1,28 +1,14 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockBackend, reset, tick } from '../../test/ipc';
-import { overview } from '../../test/fixtures';
+import { filePreview, overview } from '../../test/fixtures';
 import { AppModel } from './app.svelte';
 import { StartState } from './start.svelte';
 import { i18n } from '../i18n.svelte';
 
 afterEach(reset);
 
-const preview = {
-  path: '/data/reviews.csv',
-  format: 'csv',
-  encoding: 'GBK',
-  encodingSource: 'detected',
-  delimiter: ',',
-  sheet: null,
-  hasHeader: true,
-  sheets: [],
-  columns: ['text'],
-  rows: [['好看'], ['难看']],
-  rejected: [],
-  guess: { text: 'text', label: null, id: null },
-  suggestedProject: '/data/reviews.studio',
-};
+const preview = filePreview();
 
 describe('StartState', () => {
   it('previews a file, guesses the mapping and asks for labels when there is no label column', async () => {
