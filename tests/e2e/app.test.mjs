@@ -71,6 +71,11 @@ async function el(sel, timeout = 15000) {
 test('new project -> label 20 -> train -> evaluate -> playground -> export -> studio predict agrees', { timeout: 900_000 }, async () => {
   // Start
   await el('#new-project');
+  // The window listens for dropped files (the capability allows it).
+  await browser.waitUntil(async () => (await (await el('.shell')).getAttribute('data-drop')) === 'ready', {
+    timeout: 10000,
+    timeoutMsg: 'the window does not listen for dropped files',
+  });
   await shot('1-start');
   await (await el('#new-project')).click();
   await pickInNativeDialog(fixture.file);
