@@ -39,7 +39,8 @@ pub struct Shared {
     last_charts: Mutex<ChartData>,
 }
 
-/// The data behind the charts the Train pane shows.
+/// The data behind the charts the app shows (Train pane, Evaluate pane), kept to draw them
+/// again when the language or theme changes.
 #[derive(Debug, Clone, Default)]
 pub struct ChartData {
     /// The last training run's step losses and epochs.
