@@ -689,7 +689,12 @@ export function pickLocale(saved: string | null | undefined, system: string): Lo
 export class I18n {
   locale = $state<Locale>('en');
   t = (key: MessageKey, vars?: Record<string, string | number>): string => translate(this.locale, key, vars);
+  /** The message for a key built from the engine's codes (`reject.${code}`, ...), or
+   *  `fallback` when this UI has no such key yet (a newer engine's code). */
+  tOr = (key: string, fallback: string, vars?: Record<string, string | number>): string =>
+    key in locales.en ? translate(this.locale, key as MessageKey, vars) : fallback;
 }
 
 export const i18n = new I18n();
 export const t = i18n.t;
+export const tOr = i18n.tOr;

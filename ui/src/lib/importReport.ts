@@ -2,7 +2,7 @@
 // before a project is made, then the report after every import (a new project or more
 // texts), so that merged duplicates, skipped rows and unreadable lines are never silent.
 import type { FilePreview, ImportSummary, RejectedRow } from './backend';
-import { t, type MessageKey } from './i18n.svelte';
+import { t, tOr, type MessageKey } from './i18n.svelte';
 
 /** The report's lines, most important first; rejected rows are listed separately. */
 export function importLines(s: ImportSummary): string[] {
@@ -19,16 +19,13 @@ export function importLines(s: ImportSummary): string[] {
 /** A rejected row: its line and the engine's reason, worded by its code (the English
  *  reason only for a code this UI does not know yet). */
 export function rejectedLine(r: RejectedRow): string {
-  const key = `reject.${r.code}` as MessageKey;
-  const reason = t(key, r.args as Record<string, string>);
-  return t('import.line', { line: r.line, reason: reason === key ? r.reason : reason });
+  const reason = tOr(`reject.${r.code}`, r.reason, r.args as Record<string, string>);
+  return t('import.line', { line: r.line, reason });
 }
 
 /** The encoding's plain name ("Chinese, Simplified (GBK)"), else the name as it is. */
 export function encodingName(name: string): string {
-  const key = `enc.${name.toLowerCase()}` as MessageKey;
-  const plain = t(key);
-  return plain === key ? name : plain;
+  return tOr(`enc.${name.toLowerCase()}`, name);
 }
 
 const DELIMITERS: Record<string, MessageKey> = {
