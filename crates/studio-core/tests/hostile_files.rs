@@ -430,3 +430,76 @@ fn a_cell_reference_past_the_last_column_or_row_is_refused() {
     workbook_with_sheet(&path, &last, strings, b' ', 0, "");
     import(&path).unwrap();
 }
+
+/// The fuzzer's ways around a check that looked for `r="` in parts named
+/// `xl/worksheets/*.xml`: calamine finds the sheet part ignoring case, reads attributes
+/// in single quotes and with spaces around `=`, and subtracts a range's start from its
+/// end. Each is refused with a clear error (each panicked calamine in a build with
+/// overflow checks); a review whose text reads like a reference still imports.
+#[test]
+fn cell_references_are_checked_however_the_part_and_attribute_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let strings = format!("{SST_OPEN}{SST_BODY}");
+    let cases = [
+        (
+            "xl/worksheets/sheet1.xmL",
+            SHEET.replace("r=\"A2\"", "r=\"AAAAAAAAAAAAAA2\""),
+            "past the last column",
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            SHEET.replace("r=\"A2\"", "r = 'AAAAAAAAAAAAAA2'"),
+            "past the last column",
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            SHEET.replace("<row r=\"2\">", "<row r='12345678901'>"),
+            "past the last column",
+        ),
+        (
+            "xl/worksheets/sheet1.xml",
+            SHEET.replace("ref=\"A1:A3\"", "ref=\"B3:A1\""),
+            "ends before it starts",
+        ),
+    ];
+    for (i, (part, sheet, expected)) in cases.iter().enumerate() {
+        assert_ne!(sheet, SHEET);
+        let path = dir.path().join(format!("case{i}.xlsx"));
+        workbook_parts(
+            &path,
+            &[(part, sheet.as_str()), ("xl/sharedStrings.xml", &strings)],
+        );
+        let err = import(&path).unwrap_err();
+        assert_eq!(err.code(), "badFile", "case {i}: {err}");
+        assert!(err.to_string().contains(expected), "case {i}: {err}");
+    }
+    let quoting = format!(
+        "{SST_OPEN}<si><t>text</t></si><si><t>he wrote r=\"AAAAAAAAAAAA1\" here</t></si><si><t>ref='B2:A1' too</t></si></sst>"
+    );
+    let path = dir.path().join("quoting.xlsx");
+    workbook_parts(
+        &path,
+        &[
+            ("xl/worksheets/sheet1.xml", SHEET),
+            ("xl/sharedStrings.xml", &quoting),
+        ],
+    );
+    assert_eq!(import(&path).unwrap().imported, 2);
+}
+
+/// A workbook of the fixed parts and `parts` (name, XML), stored as they are.
+fn workbook_parts(path: &Path, parts: &[(&str, &str)]) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let fixed = [
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", RELS),
+        ("xl/workbook.xml", WORKBOOK),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
+    ];
+    for (name, body) in fixed.iter().chain(parts) {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+}

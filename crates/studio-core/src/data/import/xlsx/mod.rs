@@ -12,6 +12,8 @@ use std::io::{BufReader, Cursor, Read, Seek};
 use std::ops::ControlFlow;
 use std::path::Path;
 
+mod refs;
+
 fn bad(path: &Path, e: impl std::fmt::Display) -> StudioError {
     StudioError::BadFile {
         path: path.to_path_buf(),
@@ -51,7 +53,8 @@ pub const MAX_EXPANSION: u64 = 200;
 /// sees it: a part that expands beyond [`MAX_PART_BYTES`] or [`MAX_EXPANSION`] times, a
 /// shared-string table over [`MAX_SHARED_STRINGS_BYTES`], or one that declares more
 /// strings than it could hold (calamine reserves room for the declared count: a
-/// 1.7 KB file declaring four billion strings asked for 103 GB and aborted the process).
+/// 1.7 KB file declaring four billion strings asked for 103 GB and aborted the process);
+/// and a part with a cell reference calamine cannot read safely ([`refs`]).
 fn check_workbook<RS: Read + Seek>(rs: RS, path: &Path) -> Result<()> {
     let refuse = |reason: String| {
         StudioError::BadFile {
@@ -78,13 +81,15 @@ fn check_workbook<RS: Read + Seek>(rs: RS, path: &Path) -> Result<()> {
             )));
         }
     }
+    // Every part, whatever its name: calamine finds a sheet through the workbook's
+    // relationships, which may name any part, and matches part names ignoring case.
     for i in 0..zip.len() {
-        let mut part = zip.by_index(i).map_err(|e| bad(path, e))?;
+        let part = zip.by_index(i).map_err(|e| bad(path, e))?;
         let name = part.name().map_err(|e| bad(path, e))?.into_owned();
-        if name.starts_with("xl/worksheets/") && name.ends_with(".xml") {
-            check_references(&mut part, &name)
-                .map_err(|e| e.map_or_else(|io| bad(path, io), refuse))?;
-        }
+        refs::check_part(part, &name).map_err(|e| match e {
+            refs::PartError::Io(io) => bad(path, io),
+            refs::PartError::Reference(reason) => refuse(reason),
+        })?;
     }
     let Ok(mut strings) = zip.by_name("xl/sharedStrings.xml") else {
         return Ok(());
@@ -113,59 +118,6 @@ fn check_workbook<RS: Read + Seek>(rs: RS, path: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Letters of the last column, XFD.
-const MAX_COLUMN_LETTERS: usize = 3;
-/// Digits of the last row, 1048576.
-const MAX_ROW_DIGITS: usize = 7;
-
-/// Refuses a sheet whose cell references (`r="…"`, `ref="…"`, `sqref="…"`) name a column
-/// or row past the last one a workbook can have. calamine reads a reference by
-/// multiplying without a bound: "AAAAAAAAAAAAAA1" overflowed (a panic with overflow
-/// checks, a wrapped column without), found by the coverage-guided fuzzer.
-/// `Err(Ok(reason))` for a bad reference, `Err(Err(io))` when the part cannot be read.
-fn check_references(
-    part: &mut dyn Read,
-    name: &str,
-) -> std::result::Result<(), std::result::Result<String, std::io::Error>> {
-    let mut part = part.take(MAX_PART_BYTES + 1);
-    let mut buf = vec![0u8; 64 * 1024];
-    // The last five bytes, to see `r="` / `ref="` begin.
-    let mut window = [0u8; 5];
-    // Inside a reference value: letters and digits of the current cell in it.
-    let mut inside: Option<(usize, usize)> = None;
-    loop {
-        let n = part.read(&mut buf).map_err(Err)?;
-        if n == 0 {
-            return Ok(());
-        }
-        for &b in &buf[..n] {
-            window.rotate_left(1);
-            window[4] = b;
-            if let Some((letters, digits)) = inside.as_mut() {
-                match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'$' if *digits == 0 => {
-                        *letters += usize::from(b != b'$');
-                    }
-                    b'0'..=b'9' => *digits += 1,
-                    b'"' => inside = None,
-                    _ => (*letters, *digits) = (0, 0),
-                }
-                if let Some((letters, digits)) = inside {
-                    if letters > MAX_COLUMN_LETTERS || digits > MAX_ROW_DIGITS {
-                        return Err(Ok(format!(
-                            "its sheet {name} has a cell reference past the last column (XFD) or row (1048576)"
-                        )));
-                    }
-                }
-            } else if window == *b"ref=\""
-                || (&window[2..] == b"r=\"" && window[1].is_ascii_whitespace())
-            {
-                inside = Some((0, 0));
-            }
-        }
-    }
 }
 
 /// The number in `attr="…"` of the `<sst …>` element at the start of `xml`; `None` when
