@@ -1,7 +1,10 @@
 // End-to-end test of the real app binary under Xvfb, through tauri-driver and
 // WebKitWebDriver: new project from a CSV via the native GTK file dialog (driven with
-// xdotool) -> label 20 texts by keyboard -> one suggested by the engine -> train a quick model -> chart and metrics ->
-// a playground prediction -> export -> `studio predict` on the export agrees.
+// xdotool) -> label 20 texts by keyboard -> one suggested by the engine -> more texts
+// from an Excel workbook dragged onto the window (a real X drag-and-drop from a GTK drag
+// source) and from a GBK-encoded CSV -> train a quick model -> chart and metrics -> a
+// playground prediction -> predict a file (Save As, and the question before replacing a
+// file) -> export -> `studio predict` on the export agrees.
 // A PNG of every pane goes to tests/e2e/screenshots/.
 //
 // Run by scripts/test-app (which builds everything first). Environment:
@@ -14,7 +17,22 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA, SHOTS, STUDIO_BIN, norm, parseCsv, pickInNativeDialog, saveInNativeDialog, sleep, startApp, stopApp } from './harness.mjs';
+import {
+  DATA,
+  SHOTS,
+  STUDIO_BIN,
+  answerReplaceQuestion,
+  cancelNativeDialog,
+  dropOnApp,
+  norm,
+  parseCsv,
+  pickInNativeDialog,
+  saveInNativeDialog,
+  sleep,
+  startApp,
+  stopApp,
+  writeWorkbook,
+} from './harness.mjs';
 
 const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
@@ -132,6 +150,19 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   await el('.viewport .row');
   await shot('3b-label-table');
 
+  // More texts from an Excel workbook, dragged onto the window as from a file manager: on
+  // the Label pane a dropped file adds its texts to the project.
+  const xlsxFile = path.join(tmp, 'more-reviews.xlsx');
+  const xlsxTexts = ['An instant classic, tender and very funny.', 'A tedious mess from start to finish.', 'Worth seeing twice.'];
+  writeWorkbook(xlsxFile, [['Reviews', [['text'], ...xlsxTexts.map((x) => [x])]]]);
+  await dropOnApp(xlsxFile);
+  await browser.waitUntil(async () => /Imported 3 texts \(0 with a label\)\./.test(await (await el('#import-report')).getText()), {
+    timeout: 30000,
+    timeoutMsg: 'no report of the dropped workbook',
+  });
+  assert.equal(await progress.getText(), '21 of 63 labelled', 'the 3 texts of the workbook are not in the project');
+  assert.equal(await progress.getAttribute('data-labelled'), '21', 'the import changed the labels');
+
   // More texts from a GBK-encoded CSV (as Excel saves it on a Chinese Windows): its
   // Chinese texts come in, and a row with an unclosed quote is reported with its line.
   const gbkFile = path.join(tmp, 'more-reviews-gbk.csv');
@@ -244,6 +275,25 @@ test('new project -> label 20 -> train -> evaluate -> playground -> export -> st
   assert.equal(previewRows.length, 5, 'the first 5 predicted rows are shown');
   const firstText = parseCsv(fs.readFileSync(predictions, 'utf8').slice(1))[1][0];
   assert.equal(norm(await (await previewRows[0].$('td')).getProperty('textContent')), norm(firstText));
+  // Predicting into the same file again: the Save dialog asks before it replaces it.
+  // Keeping the file leaves it as the user left it; replacing it writes the predictions.
+  fs.writeFileSync(predictions, 'my notes\n');
+  await (await el('#batch-predict')).click();
+  await pickInNativeDialog(fixture.file);
+  await saveInNativeDialog(predictions);
+  await answerReplaceQuestion(false);
+  await cancelNativeDialog('Save File');
+  await sleep(2000);
+  assert.equal(fs.readFileSync(predictions, 'utf8'), 'my notes\n', 'the file was replaced although the user chose to keep it');
+  await (await el('#batch-predict')).click();
+  await pickInNativeDialog(fixture.file);
+  await saveInNativeDialog(predictions);
+  await answerReplaceQuestion(true);
+  await browser.waitUntil(async () => fs.readFileSync(predictions, 'utf8').startsWith('\ufefftext,label,p_negative,p_positive\n'), {
+    timeout: 120000,
+    timeoutMsg: 'the file was not replaced with the predictions',
+  });
+  await el('#batch-done', 120000);
 
   // Export
   await (await el('#nav-export')).click();

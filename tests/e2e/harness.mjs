@@ -202,27 +202,131 @@ export function parseCsv(text) {
 /** Whitespace runs as one space, trimmed: texts as the UI shows them. */
 export const norm = (s) => s.replace(/\s+/g, ' ').trim();
 
+/** The first visible X window `find` returns for `xdotool search --onlyvisible ...args`
+ *  and `keep` accepts (given its name and geometry), waiting up to 20 s for one. */
+async function waitForWindow(args, what, keep = () => true) {
+  for (let i = 0; i < 100; i++) {
+    let ids = [];
+    try {
+      ids = execFileSync('xdotool', ['search', '--onlyvisible', ...args]).toString().trim().split('\n');
+    } catch {
+      // none yet
+    }
+    for (const wid of ids) {
+      const geo = Object.fromEntries(
+        execFileSync('xdotool', ['getwindowgeometry', '--shell', wid])
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => l.split('=')),
+      );
+      const name = execFileSync('xdotool', ['getwindowname', wid]).toString().trim();
+      if (keep(name, geo)) return { wid, geo };
+    }
+    await sleep(200);
+  }
+  assert.fail(`${what} did not appear`);
+}
+
+/** Gives the keyboard to window `wid` and presses `keys`. */
+function pressIn(wid, ...keys) {
+  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
+  execFileSync('xdotool', ['key', '--clearmodifiers', ...keys]);
+}
+
 /** Types `file` into the native GTK dialog titled `title` and confirms it. The Open
  *  dialog takes a path after ctrl+l; the Save dialog's name field has the focus and
  *  takes a whole path once its suggestion is selected (ctrl+a). */
 async function typeInNativeDialog(title, keys, file) {
-  let wid = '';
-  for (let i = 0; i < 100 && !wid; i++) {
-    try {
-      wid = execFileSync('xdotool', ['search', '--onlyvisible', '--name', `^${title}$`]).toString().trim().split('\n')[0];
-    } catch {
-      await sleep(200);
-    }
-  }
-  assert.ok(wid, `the ${title} dialog did not appear`);
+  const { wid } = await waitForWindow(['--name', `^${title}$`], `the ${title} dialog`);
   await sleep(1000);
-  execFileSync('xdotool', ['windowfocus', '--sync', wid]);
-  execFileSync('xdotool', ['key', '--clearmodifiers', keys]);
+  pressIn(wid, keys);
   await sleep(300);
   execFileSync('xdotool', ['type', '--delay', '20', file]);
   await sleep(300);
   execFileSync('xdotool', ['key', 'Return']);
 }
 
+/** Answers the question the Save dialog asks before it replaces a file ("A file named …
+ *  already exists. Do you want to replace it?", a small untitled window): Return
+ *  replaces it, Escape keeps it (and leaves the Save dialog open). */
+export async function answerReplaceQuestion(replace) {
+  const { wid } = await waitForWindow(['--name', '^$'], 'the question whether to replace the file', (_, g) => {
+    const [w, h] = [Number(g.WIDTH), Number(g.HEIGHT)];
+    return w > 200 && w < 1000 && h > 60 && h < 400;
+  });
+  await sleep(500);
+  pressIn(wid, replace ? 'Return' : 'Escape');
+}
+
+/** Closes the native dialog titled `title` without choosing anything (Escape). */
+export async function cancelNativeDialog(title) {
+  const { wid } = await waitForWindow(['--name', `^${title}$`], `the ${title} dialog`);
+  await sleep(300);
+  pressIn(wid, 'Escape');
+}
+
 export const pickInNativeDialog = (file) => typeInNativeDialog('Open File', 'ctrl+l', file);
 export const saveInNativeDialog = (file) => typeInNativeDialog('Save File', 'ctrl+a', file);
+
+/** Drags `file` onto the app's window with the mouse, from a real GTK drag source
+ *  (tests/e2e/drag-source.py), as a user drags it from a file manager: the app receives an
+ *  X drag-and-drop of a text/uri-list. Resolves once the drag has ended. */
+export async function dropOnApp(file) {
+  const source = spawn('/usr/bin/python3', [path.join(here, 'drag-source.py'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = [];
+  source.stdout.on('data', (d) => lines.push(...d.toString().trim().split('\n')));
+  const waitFor = async (word, what) => {
+    for (let i = 0; i < 150 && !lines.some((l) => l.startsWith(word)); i++) await sleep(100);
+    const line = lines.find((l) => l.startsWith(word));
+    assert.ok(line, `the drag source never said ${what}`);
+    return line;
+  };
+  try {
+    const [sx, sy] = (await waitFor('ready', 'it was shown')).split(' ').slice(1).map(Number);
+    const { geo } = await waitForWindow(['--name', '^Sentiment Studio'], 'the app\'s window');
+    const [tx, ty] = [Number(geo.X) + Math.floor(Number(geo.WIDTH) / 2), Number(geo.Y) + Math.floor(Number(geo.HEIGHT) / 2)];
+    const xdo = (...args) => execFileSync('xdotool', args.map(String));
+    xdo('mousemove', '--sync', sx, sy);
+    await sleep(200);
+    xdo('mousedown', 1);
+    // GTK starts a drag after the pointer moves a few pixels with the button held; then
+    // the target sees the pointer enter and move over it before the drop.
+    for (let i = 1; i <= 20; i++) {
+      xdo('mousemove', Math.round(sx + ((tx - sx) * i) / 20), Math.round(sy + ((ty - sy) * i) / 20));
+      await sleep(50);
+    }
+    await sleep(300);
+    xdo('mouseup', 1);
+    await waitFor('dropped', 'the drag ended');
+  } finally {
+    source.kill();
+  }
+}
+
+/** Writes `sheets` ([name, rows][]) as an .xlsx workbook with inline strings (Python's
+ *  zipfile: the layout Excel writes, without a spreadsheet library). */
+export function writeWorkbook(file, sheets) {
+  const script = String.raw`
+import json, sys, zipfile
+from xml.sax.saxutils import escape
+out, sheets = sys.argv[1], json.loads(sys.argv[2])
+ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+files = {}
+for i, (name, rows) in enumerate(sheets, start=1):
+    body = "".join(
+        '<row r="%d">%s</row>' % (r, "".join('<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>' % (chr(65 + c), r, escape(v)) for c, v in enumerate(row)))
+        for r, row in enumerate(rows, start=1))
+    files["xl/worksheets/sheet%d.xml" % i] = '<?xml version="1.0" encoding="UTF-8"?><worksheet %s><sheetData>%s</sheetData></worksheet>' % (ns, body)
+overrides = "".join('<Override PartName="/xl/worksheets/sheet%d.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' % i for i in range(1, len(sheets) + 1))
+files["[Content_Types].xml"] = '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>%s</Types>' % overrides
+files["_rels/.rels"] = '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/></Relationships>' % rel
+files["xl/workbook.xml"] = '<?xml version="1.0" encoding="UTF-8"?><workbook %s xmlns:r="%s"><sheets>%s</sheets></workbook>' % (ns, rel, "".join('<sheet name="%s" sheetId="%d" r:id="rId%d"/>' % (escape(n), i, i) for i, (n, _) in enumerate(sheets, start=1)))
+files["xl/_rels/workbook.xml.rels"] = '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">%s</Relationships>' % "".join('<Relationship Id="rId%d" Type="%s/worksheet" Target="worksheets/sheet%d.xml"/>' % (i, rel, i) for i in range(1, len(sheets) + 1))
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for name, data in files.items():
+        z.writestr(name, data)
+`;
+  execFileSync('python3', ['-c', script, file, JSON.stringify(sheets)]);
+}

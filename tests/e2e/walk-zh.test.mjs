@@ -13,36 +13,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA, SHOTS, norm, parseCsv, pickInNativeDialog, saveInNativeDialog, sleep, startApp, stopApp, untranslated } from './harness.mjs';
+import { DATA, SHOTS, norm, parseCsv, pickInNativeDialog, saveInNativeDialog, sleep, startApp, stopApp, untranslated, writeWorkbook } from './harness.mjs';
 
 const ZH_DATA = process.env.STUDIO_ZH_DATA ?? path.join(path.dirname(path.dirname(DATA)), 'chinese', 'train.csv');
-
-/** Writes `sheets` ([name, rows][]) as an .xlsx workbook with inline strings (Python's
- *  zipfile: the layout Excel writes, without a spreadsheet library). */
-function writeWorkbook(file, sheets) {
-  const script = String.raw`
-import json, sys, zipfile
-from xml.sax.saxutils import escape
-out, sheets = sys.argv[1], json.loads(sys.argv[2])
-ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-files = {}
-for i, (name, rows) in enumerate(sheets, start=1):
-    body = "".join(
-        '<row r="%d">%s</row>' % (r, "".join('<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>' % (chr(65 + c), r, escape(v)) for c, v in enumerate(row)))
-        for r, row in enumerate(rows, start=1))
-    files["xl/worksheets/sheet%d.xml" % i] = '<?xml version="1.0" encoding="UTF-8"?><worksheet %s><sheetData>%s</sheetData></worksheet>' % (ns, body)
-overrides = "".join('<Override PartName="/xl/worksheets/sheet%d.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' % i for i in range(1, len(sheets) + 1))
-files["[Content_Types].xml"] = '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>%s</Types>' % overrides
-files["_rels/.rels"] = '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="%s/officeDocument" Target="xl/workbook.xml"/></Relationships>' % rel
-files["xl/workbook.xml"] = '<?xml version="1.0" encoding="UTF-8"?><workbook %s xmlns:r="%s"><sheets>%s</sheets></workbook>' % (ns, rel, "".join('<sheet name="%s" sheetId="%d" r:id="rId%d"/>' % (escape(n), i, i) for i, (n, _) in enumerate(sheets, start=1)))
-files["xl/_rels/workbook.xml.rels"] = '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">%s</Relationships>' % "".join('<Relationship Id="rId%d" Type="%s/worksheet" Target="worksheets/sheet%d.xml"/>' % (i, rel, i) for i in range(1, len(sheets) + 1))
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    for name, data in files.items():
-        z.writestr(name, data)
-`;
-  execFileSync('python3', ['-c', script, file, JSON.stringify(sheets)]);
-}
 
 /** 40 short Chinese reviews, negative and positive alternating, in a workbook whose first
  *  sheet is a note and second the reviews; returns the file and text -> label. */
