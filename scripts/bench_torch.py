@@ -1,9 +1,14 @@
 """The PyTorch side of scripts/bench: the same tasks as `studio-bench task`, one per process.
 
-Runs in the peers venv (torch, transformers, peft), offline, on the same model folder and
-the same data, and prints one JSON object per task on stdout. Usage:
+Runs in the peers venv (torch, transformers, peft, onnx, onnxruntime), offline, on the
+same model folder and the same data, and prints one JSON object per task on stdout. Usage:
 
     HF_HUB_OFFLINE=1 python scripts/bench_torch.py full --model DIR --data DIR --seq 64
+
+ONNX Runtime, the runtime a deploying user compares with: `accuracy --onnx-dir DIR` also
+exports the fine-tuned classifier with torch.onnx (model.onnx) and ONNX Runtime's dynamic
+int8 quantisation (model_int8.onnx) and scores both on the test texts; `ort --quant
+fp32|int8 --onnx-dir DIR` then times them as `infer` times PyTorch.
 """
 
 import argparse
@@ -162,17 +167,30 @@ def head_task(a, texts, labels, names):
             "all_s": epochs}
 
 
-def infer_task(a, texts, names):
-    model = classifier(a, names).eval()
-    tok = AutoTokenizer.from_pretrained(a.model)
+def packed_texts(texts, seq):
+    """Consecutive texts joined with a space until each string has at least 8 * seq
+    characters, so that it fills `seq` tokens: real text at one length, for the sweep.
+    studio-bench builds the same strings."""
+    out, cur = [], []
+    for t in texts:
+        cur.append(t)
+        if len(" ".join(cur)) >= 8 * seq:
+            out.append(" ".join(cur))
+            cur = []
+    return out
 
-    def predict(chunk):
-        with torch.inference_mode():
-            b = tok(chunk, padding=True, truncation=True, max_length=128, return_tensors="pt")
-            b.pop("token_type_ids", None)
-            probs = torch.softmax(model(**b).logits, -1)
-            return [names[i] for i in probs.argmax(-1).tolist()], probs.tolist()
 
+def infer_texts(a, texts):
+    """The texts and the token limit of an inference task: the test texts as they are
+    (truncated at 128 tokens, each batch padded to its longest) or packed to --seq."""
+    if a.seq_infer:
+        return packed_texts(texts, a.seq_infer), a.seq_infer
+    return texts, 128
+
+
+def time_predict(a, predict, texts):
+    """Sentences per second at batch 32 and batch 1 and single-text latency, as
+    studio-bench measures them: the same texts, warm-ups and repetitions."""
     n32 = min(a.infer_n, len(texts))
     predict(texts[:32])
     b32 = []
@@ -189,9 +207,77 @@ def infer_task(a, texts, names):
         t0 = time.perf_counter()
         predict([t])
         lat.append(time.perf_counter() - t0)
-    return {"task": "infer", "b32_sps": statistics.median(b32), "b32_all": b32,
-            "b1_sps": n1 / sum(lat), "p50_ms": percentile(lat, 50) * 1e3,
-            "p95_ms": percentile(lat, 95) * 1e3}
+    out = {"b32_sps": statistics.median(b32), "b32_all": b32, "b1_sps": n1 / sum(lat),
+           "p50_ms": percentile(lat, 50) * 1e3, "p95_ms": percentile(lat, 95) * 1e3}
+    if a.seq_infer:
+        out["seq"] = a.seq_infer
+    return out
+
+
+def infer_task(a, texts, names):
+    model = classifier(a, names).eval()
+    tok = AutoTokenizer.from_pretrained(a.model)
+    texts, max_len = infer_texts(a, texts)
+
+    def predict(chunk):
+        with torch.inference_mode():
+            b = tok(chunk, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+            b.pop("token_type_ids", None)
+            probs = torch.softmax(model(**b).logits, -1)
+            return [names[i] for i in probs.argmax(-1).tolist()], probs.tolist()
+
+    return {"task": "infer", **time_predict(a, predict, texts)}
+
+
+def ort_session(path, threads):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_logits(session, tok, chunk, max_len):
+    b = tok(chunk, padding=True, truncation=True, max_length=max_len, return_tensors="np")
+    return session.run(None, {"input_ids": b["input_ids"].astype("int64"),
+                              "attention_mask": b["attention_mask"].astype("int64")})[0]
+
+
+def export_onnx(model, tok, out_dir):
+    """model.onnx by torch.onnx (TorchScript exporter, dynamic batch and length) and
+    model_int8.onnx by ONNX Runtime's dynamic quantisation (int8 weights, activations
+    quantised per call): what a user gets following the two projects' guides."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    os.makedirs(out_dir, exist_ok=True)
+    fp32 = os.path.join(out_dir, "model.onnx")
+    b = tok(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    model.eval()
+    torch.onnx.export(
+        model, (b["input_ids"], b["attention_mask"]), fp32, dynamo=False,
+        input_names=["input_ids", "attention_mask"], output_names=["logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                      "attention_mask": {0: "batch", 1: "seq"}, "logits": {0: "batch"}},
+        opset_version=17)
+    quantize_dynamic(fp32, os.path.join(out_dir, "model_int8.onnx"), weight_type=QuantType.QInt8)
+
+
+def ort_task(a, texts, names):
+    tok = AutoTokenizer.from_pretrained(a.model)
+    path = os.path.join(a.onnx_dir, "model.onnx" if a.quant == "fp32" else "model_int8.onnx")
+    session = ort_session(path, a.threads)
+    texts, max_len = infer_texts(a, texts)
+
+    def predict(chunk):
+        logits = ort_logits(session, tok, chunk, max_len)
+        return logits.argmax(-1).tolist()
+
+    import onnxruntime
+
+    return {"task": "ort", "quant": a.quant, "ort": onnxruntime.__version__,
+            **time_predict(a, predict, texts)}
 
 
 def accuracy_task(a, texts, labels, names, test_texts, test_labels):
@@ -232,14 +318,24 @@ def accuracy_task(a, texts, labels, names, test_texts, test_labels):
             pred = model(**b).logits.argmax(-1).tolist()
             correct += sum(int(p == t) for p, t in zip(pred, test_labels[lo:lo + 64]))
     k = min(10, len(losses))
-    return {"task": "accuracy", "train_n": n, "test_n": m, "steps": total,
-            "accuracy": correct / m, "train_s": train_s,
-            "loss_first10": sum(losses[:k]) / k, "loss_last10": sum(losses[-k:]) / k}
+    out = {"task": "accuracy", "train_n": n, "test_n": m, "steps": total,
+           "accuracy": correct / m, "train_s": train_s,
+           "loss_first10": sum(losses[:k]) / k, "loss_last10": sum(losses[-k:]) / k}
+    if a.onnx_dir:
+        export_onnx(model, tok, a.onnx_dir)
+        for quant, name in [("fp32", "model.onnx"), ("int8", "model_int8.onnx")]:
+            session = ort_session(os.path.join(a.onnx_dir, name), a.threads)
+            right = 0
+            for lo in range(0, m, 64):
+                pred = ort_logits(session, tok, test_texts[lo:lo + 64], 128).argmax(-1).tolist()
+                right += sum(int(p == t) for p, t in zip(pred, test_labels[lo:lo + 64]))
+            out[f"accuracy_ort_{quant}"] = right / m
+    return out
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("task", choices=["full", "lora", "head", "infer", "accuracy"])
+    p.add_argument("task", choices=["full", "lora", "head", "infer", "accuracy", "ort"])
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--seq", type=int, default=64)
@@ -250,6 +346,10 @@ def main():
     p.add_argument("--test-n", type=int, default=1000)
     p.add_argument("--infer-n", type=int, default=320)
     p.add_argument("--latency-n", type=int, default=100)
+    p.add_argument("--seq-infer", type=int, default=0,
+                   help="inference on texts packed to this many tokens (0: the texts as they are)")
+    p.add_argument("--onnx-dir", default="", help="where accuracy writes and ort reads the ONNX files")
+    p.add_argument("--quant", choices=["fp32", "int8"], default="fp32")
     p.add_argument("--threads", type=int, default=int(os.environ.get("RAYON_NUM_THREADS", "2")))
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -265,9 +365,11 @@ def main():
         out = head_task(a, texts, labels, names)
     elif a.task == "infer":
         out = infer_task(a, test_texts, names)
+    elif a.task == "ort":
+        out = ort_task(a, test_texts, names)
     else:
         out = accuracy_task(a, texts, labels, names, test_texts, test_labels)
-    out["side"] = "torch"
+    out["side"] = "ort" if a.task == "ort" else "torch"
     out["threads"] = torch.get_num_threads()
     out["torch"] = torch.__version__
     out["peak_rss_mb"] = peak_rss_mb()

@@ -84,6 +84,10 @@ struct TaskArgs {
     /// Single-text calls for the latency figures.
     #[arg(long, default_value_t = 100)]
     latency_n: usize,
+    /// Inference on test texts packed to this many tokens ([`packed_texts`]); 0: the
+    /// test texts as they are, truncated at 128 tokens.
+    #[arg(long, default_value_t = 0)]
+    seq_infer: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -414,15 +418,36 @@ fn head_task(a: &TaskArgs, e: &Env) -> Result<Value> {
     }))
 }
 
+/// Consecutive texts joined with a space until each string has at least `8 * seq`
+/// characters, so that it fills `seq` tokens: real text at one length, for the sweep.
+/// `bench_torch.py` builds the same strings.
+fn packed_texts(texts: &[String], seq: usize) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur: Vec<&str> = vec![];
+    for t in texts {
+        cur.push(t);
+        let joined = cur.join(" ");
+        if joined.chars().count() >= 8 * seq {
+            out.push(joined);
+            cur.clear();
+        }
+    }
+    out
+}
+
 fn infer_task(a: &TaskArgs, e: &Env) -> Result<Value> {
     let cfg = &e.folder.config;
     let mut store = ParamStore::from_tensors(e.folder.load_tensors(&e.dev)?, &e.dev)?;
     Classifier::add_missing_head(&mut store, cfg, Pooling::Cls, 2, 0)?;
     let model = Classifier::load(&store, cfg, Pooling::Cls, 1.0)?;
-    let tok = e.folder.tokenizer(128)?;
+    let (texts, max_len) = match a.seq_infer {
+        0 => (e.test.texts.clone(), 128),
+        seq => (packed_texts(&e.test.texts, seq), seq),
+    };
+    let tok = e.folder.tokenizer(max_len)?;
     let p = Predictor::new(model, tok, e.test.label_names.clone(), e.dev.clone())?;
     let cancel = CancelToken::new();
-    let texts = &e.test.texts;
+    let texts = &texts;
     // Batch 32: the texts in order, 32 per call.
     let n32 = a.infer_n.min(texts.len());
     let mut b32 = vec![];
@@ -445,13 +470,17 @@ fn infer_task(a: &TaskArgs, e: &Env) -> Result<Value> {
         p.predict_one(t)?;
         lat.push(started.elapsed().as_secs_f64());
     }
-    Ok(json!({
+    let mut out = json!({
         "task": "infer",
         "b32_sps": median(&b32), "b32_all": b32,
         "b1_sps": n1 as f64 / lat.iter().sum::<f64>(),
         "p50_ms": percentile(&lat, 50.0) * 1e3,
         "p95_ms": percentile(&lat, 95.0) * 1e3,
-    }))
+    });
+    if a.seq_infer > 0 {
+        out["seq"] = json!(a.seq_infer);
+    }
+    Ok(out)
 }
 
 fn accuracy_task(a: &TaskArgs, e: &Env) -> Result<Value> {
@@ -517,6 +546,19 @@ fn find<'a>(v: &'a [Value], task: &str, seq: Option<u64>) -> Option<&'a Value> {
         .find(|o| o["task"] == task && seq.is_none_or(|s| o["seq"].as_u64() == Some(s)))
 }
 
+/// The line of an inference task: `task` ("infer" or "ort"), its quantisation (ORT's
+/// lines) and the packed length (`None`: the texts as they are).
+fn infer_line<'a>(
+    v: &'a [Value],
+    task: &str,
+    quant: Option<&str>,
+    seq: Option<u64>,
+) -> Option<&'a Value> {
+    v.iter().find(|o| {
+        o["task"] == task && quant.is_none_or(|q| o["quant"] == q) && o["seq"].as_u64() == seq
+    })
+}
+
 fn num(v: Option<&Value>, key: &str) -> Option<f64> {
     v.and_then(|o| o[key].as_f64())
 }
@@ -572,7 +614,10 @@ fn report(a: &ReportArgs) -> Result<()> {
         "s",
     ));
     summary.insert("head_epoch_ratio".into(), json!(r));
-    let (o, t) = (find(&ours, "infer", None), find(&torch, "infer", None));
+    let (o, t) = (
+        infer_line(&ours, "infer", None, None),
+        infer_line(&torch, "infer", None, None),
+    );
     for (key, label, sk) in [
         (
             "b1_sps",
@@ -596,6 +641,59 @@ fn report(a: &ReportArgs) -> Result<()> {
         let r = lower_better(num(o, key), num(t, key));
         rows.push((label.into(), num(o, key), num(t, key), r, "ms"));
         summary.insert(format!("latency_{key}_ratio"), json!(r));
+    }
+    // ONNX Runtime on the PyTorch side's export, the same texts and protocol; the ratio
+    // is ours over ORT in sentences per second (> 1: ours is faster).
+    for quant in ["fp32", "int8"] {
+        let r = infer_line(&torch, "ort", Some(quant), None);
+        for (key, batch) in [("b1_sps", "b1"), ("b32_sps", "b32")] {
+            let ratio = higher_better(num(o, key), num(r, key));
+            rows.push((
+                format!("  vs ONNX Runtime {quant}, {batch} (sentences/s)"),
+                num(o, key),
+                num(r, key),
+                ratio,
+                "/s",
+            ));
+            summary.insert(format!("ort_{quant}_{batch}_ratio"), json!(ratio));
+        }
+    }
+    let mut infer_seqs: Vec<u64> = ours
+        .iter()
+        .filter(|o| o["task"] == "infer")
+        .filter_map(|o| o["seq"].as_u64())
+        .collect();
+    infer_seqs.sort_unstable();
+    infer_seqs.dedup();
+    for &s in &infer_seqs {
+        let o = infer_line(&ours, "infer", None, Some(s));
+        let peers = [
+            (
+                "PyTorch",
+                "infer",
+                infer_line(&torch, "infer", None, Some(s)),
+            ),
+            (
+                "ONNX Runtime fp32",
+                "ort_fp32",
+                infer_line(&torch, "ort", Some("fp32"), Some(s)),
+            ),
+            (
+                "ONNX Runtime int8",
+                "ort_int8",
+                infer_line(&torch, "ort", Some("int8"), Some(s)),
+            ),
+        ];
+        for (i, (peer, key, t)) in peers.into_iter().enumerate() {
+            let ratio = higher_better(num(o, "b32_sps"), num(t, "b32_sps"));
+            let label = if i == 0 {
+                format!("inference b32, texts of {s} tokens, vs {peer} (/s)")
+            } else {
+                format!("  vs {peer}")
+            };
+            rows.push((label, num(o, "b32_sps"), num(t, "b32_sps"), ratio, "/s"));
+            summary.insert(format!("{key}_b32_ratio_seq{s}"), json!(ratio));
+        }
     }
     let peak = |v: &[Value]| {
         v.iter()
@@ -644,6 +742,20 @@ fn report(a: &ReportArgs) -> Result<()> {
     summary.insert("accuracy_ours".into(), json!(num(o, "accuracy")));
     summary.insert("accuracy_torch".into(), json!(num(t, "accuracy")));
     summary.insert("accuracy_epoch_ratio".into(), json!(tr));
+    for quant in ["fp32", "int8"] {
+        let key = format!("accuracy_ort_{quant}");
+        rows.push((
+            format!("  ONNX Runtime {quant} on the export"),
+            None,
+            num(t, &key),
+            None,
+            "",
+        ));
+        summary.insert(key.clone(), json!(num(t, &key)));
+    }
+    // Ours has no int8 runtime yet (the int8 ONNX export runs in ONNX Runtime): the key
+    // is there, empty, until it has one.
+    summary.insert("accuracy_int8_ours".into(), Value::Null);
     summary.insert("ours".into(), Value::Array(ours.clone()));
     summary.insert("torch".into(), Value::Array(torch.clone()));
 
@@ -651,10 +763,10 @@ fn report(a: &ReportArgs) -> Result<()> {
         .first()
         .and_then(|o| o["threads"].as_u64())
         .unwrap_or(0);
-    println!("studio-core vs PyTorch (threads {threads}); ratio = torch/ours in time or memory, so > 1 means ours is better");
+    println!("studio-core vs PyTorch and ONNX Runtime (threads {threads}); ratio = peer/ours in time or memory, ours/peer in sentences per second, so > 1 means ours is better");
     println!(
-        "{:<40} {:>12} {:>12} {:>9}",
-        "figure", "ours", "torch", "ratio"
+        "{:<52} {:>12} {:>12} {:>9}",
+        "figure", "ours", "peer", "ratio"
     );
     let f = |x: Option<f64>| match x {
         Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
@@ -664,7 +776,7 @@ fn report(a: &ReportArgs) -> Result<()> {
     };
     for (label, o, t, r, _) in &rows {
         let r = r.map(|r| format!("{r:.2}")).unwrap_or_else(|| "".into());
-        println!("{label:<40} {:>12} {:>12} {r:>9}", f(*o), f(*t));
+        println!("{label:<52} {:>12} {:>12} {r:>9}", f(*o), f(*t));
     }
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&Value::Object(summary))?)

@@ -19,7 +19,13 @@ pub fn tune_process() {
 /// and VL. So when the CPU has those and `OPENBLAS_CORETYPE` is unset, this sets it
 /// before the library loads (OpenBLAS reads it once, when it is loaded). Measured on the
 /// AMD EPYC machines here: a full step 0.52 s with the AVX2 kernels, 0.40 s with these.
+///
+/// `STUDIO_BLAS=gemm` leaves OpenBLAS unloaded: what a user without it gets (Windows,
+/// macOS, a Linux without libopenblas0), and what `scripts/bench --blas gemm` measures.
 pub fn use_openblas() -> bool {
+    if std::env::var("STUDIO_BLAS").is_ok_and(|v| v == "gemm") {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     if std::env::var_os("OPENBLAS_CORETYPE").is_none()
         && std::arch::is_x86_feature_detected!("avx512f")
