@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Side-by-side learning-curve tables (markdown) from `studio report curve` points and
-`scripts/setfit_curve.py` points: test accuracy and macro-F1, mean ± sd (runs).
+`scripts/setfit_curve.py` and `scripts/fastfit_curve.py` points: test accuracy and
+macro-F1, mean ± sd (runs).
 
 usage: curve_table.py DIR [DIR ...]
-Each DIR holds curve.json (ours) and setfit.json and/or setfit_points.jsonl (SetFit);
+Each DIR holds curve.json (ours), setfit.json and/or setfit_points.jsonl (SetFit) and
+fastfit.json (FastFit);
 points from several DIRs are pooled (e.g. one session's run and a later one's).
 """
 import collections, json, os, statistics as st, sys
 
-ORDER = ["head", "fewshot", "setfit", "lora", "full"]
+ORDER = ["head", "fewshot", "setfit", "fastfit", "lora", "full"]
 
 def load(d):
     pts = []
@@ -16,6 +18,8 @@ def load(d):
         pts += json.load(open(f"{d}/curve.json"))["points"]
     if os.path.exists(f"{d}/setfit.json"):
         pts += json.load(open(f"{d}/setfit.json"))["points"]
+    if os.path.exists(f"{d}/fastfit.json"):
+        pts += json.load(open(f"{d}/fastfit.json"))["points"]
     if os.path.exists(f"{d}/setfit_points.jsonl"):
         pts += [json.loads(l) for l in open(f"{d}/setfit_points.jsonl") if l.strip()]
     return pts
