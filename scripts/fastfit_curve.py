@@ -12,29 +12,15 @@ FastFit's README (what a user copies: 40 epochs, 4 repeats, Adafactor, classifie
 factor 0.1, batch 32, texts truncated at 128 tokens) on the CPU; test accuracy and
 macro-F1 on the test texts, and the training seconds.
 """
-import argparse, csv, json, os, re, shutil, sys, tempfile, time
+import json, os, shutil, sys, tempfile, time
+
+from peer_curve import arguments, read, runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def read(path, limit=None):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["text"].strip()]
-    if limit:
-        rows = rows[:limit]
-    return [r["text"] for r in rows], [r["label"] for r in rows]
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--test", required=True)
-    ap.add_argument("--test-limit", type=int)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-len", type=int, default=128)
-    a = ap.parse_args()
+    a = arguments(__doc__)
     for k, v in [("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
                  ("HF_DATASETS_OFFLINE", "1"), ("WANDB_DISABLED", "true"),
                  # Our own metric script (fastfit_metric.py) is the only code it loads.
@@ -48,10 +34,7 @@ def main():
 
     test_x, test_y = read(a.test, a.test_limit)
     points = []
-    files = sorted(os.listdir(a.samples), key=lambda n: tuple(int(x) for x in re.findall(r"\d+", n)))
-    for name in files:
-        k, seed = (int(x) for x in re.findall(r"\d+", name))
-        x, y = read(os.path.join(a.samples, name))
+    for k, seed, x, y in runs(a.samples):
         test = Dataset.from_dict({"text": test_x, "label": test_y})
         data = DatasetDict({"train": Dataset.from_dict({"text": x, "label": y}),
                             "validation": test, "test": test})

@@ -8,26 +8,12 @@ Each samples/<k>_<seed>.csv (text,label) is one run: SetFit's defaults (CosineSi
 num_iterations=20, batch 16, 1 epoch, body lr 2e-5, LogisticRegression head), seeded; texts
 truncated at --max-len tokens (default 128, as studio's balanced preset).
 """
-import argparse, csv, json, os, re, sys, tempfile, time
+import json, os, sys, tempfile, time
 
-def read(path, limit=None):
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if limit:
-        rows = rows[:limit]
-    return [r["text"] for r in rows], [r["label"] for r in rows]
+from peer_curve import arguments, read, runs
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", required=True)
-    ap.add_argument("--test", required=True)
-    ap.add_argument("--test-limit", type=int)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--threads", type=int, default=2)
-    # Same truncation as ours (studio's balanced preset: 128 tokens).
-    ap.add_argument("--max-len", type=int, default=128)
-    a = ap.parse_args()
+    a = arguments(__doc__)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     torch.set_num_threads(a.threads)
@@ -35,10 +21,7 @@ def main():
     from setfit import SetFitModel, Trainer, TrainingArguments
     test_x, test_y = read(a.test, a.test_limit)
     points = []
-    files = sorted(os.listdir(a.samples), key=lambda n: tuple(int(x) for x in re.findall(r"\d+", n)))
-    for name in files:
-        k, seed = (int(x) for x in re.findall(r"\d+", name))
-        x, y = read(os.path.join(a.samples, name))
+    for k, seed, x, y in runs(a.samples):
         labels = sorted(set(y))
         model = SetFitModel.from_pretrained(a.model, labels=labels)
         model.model_body.max_seq_length = a.max_len
