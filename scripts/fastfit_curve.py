@@ -12,9 +12,9 @@ FastFit's README (what a user copies: 40 epochs, 4 repeats, Adafactor, classifie
 factor 0.1, batch 32, texts truncated at 128 tokens) on the CPU; test accuracy and
 macro-F1 on the test texts, and the training seconds.
 """
-import json, os, shutil, sys, tempfile, time
+import os, shutil, sys, tempfile, time
 
-from peer_curve import arguments, read, runs
+from peer_curve import Points, arguments, read, runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,7 +33,7 @@ def main():
     from fastfit import FastFitTrainer
 
     test_x, test_y = read(a.test, a.test_limit)
-    points = []
+    points = Points()
     for k, seed, x, y in runs(a.samples):
         test = Dataset.from_dict({"text": test_x, "label": test_y})
         data = DatasetDict({"train": Dataset.from_dict({"text": x, "label": y}),
@@ -57,10 +57,8 @@ def main():
         point = {"method": "fastfit", "per_class": k, "seed": seed, "n_labels": len(x),
                  "accuracy": scores["eval_accuracy"], "macro_f1": scores["eval_macro_f1"],
                  "train_secs": secs}
-        print(json.dumps(point), flush=True)
-        points.append(point)
-    with open(a.out, "w") as f:
-        json.dump({"points": points}, f, indent=1)
+        points.add(point)
+    points.write(a.out)
 
 
 if __name__ == "__main__":

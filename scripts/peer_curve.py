@@ -3,6 +3,7 @@ CSV reader, and the training samples `studio report curve` wrote, in order. Impo
 from the venv each peer runs in (plain Python, no third-party package)."""
 import argparse
 import csv
+import json
 import os
 import re
 
@@ -36,3 +37,19 @@ def runs(samples):
     for name in names:
         k, seed = (int(x) for x in re.findall(r"\d+", name))
         yield (k, seed, *read(os.path.join(samples, name)))
+
+
+class Points:
+    """The runs' results: each printed as one JSON line when it is in, all written to
+    the --out file at the end (what scripts/curve_table.py reads)."""
+
+    def __init__(self):
+        self.points = []
+
+    def add(self, point):
+        print(json.dumps(point), flush=True)
+        self.points.append(point)
+
+    def write(self, path):
+        with open(path, "w") as f:
+            json.dump({"points": self.points}, f, indent=1)

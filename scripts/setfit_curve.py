@@ -8,9 +8,9 @@ Each samples/<k>_<seed>.csv (text,label) is one run: SetFit's defaults (CosineSi
 num_iterations=20, batch 16, 1 epoch, body lr 2e-5, LogisticRegression head), seeded; texts
 truncated at --max-len tokens (default 128, as studio's balanced preset).
 """
-import json, os, sys, tempfile, time
+import os, sys, tempfile, time
 
-from peer_curve import arguments, read, runs
+from peer_curve import Points, arguments, read, runs
 
 def main():
     a = arguments(__doc__)
@@ -20,7 +20,7 @@ def main():
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
     test_x, test_y = read(a.test, a.test_limit)
-    points = []
+    points = Points()
     for k, seed, x, y in runs(a.samples):
         labels = sorted(set(y))
         model = SetFitModel.from_pretrained(a.model, labels=labels)
@@ -45,10 +45,8 @@ def main():
             f1s.append(2 * pr * rc / (pr + rc) if pr + rc else 0.0)
         point = {"method": "setfit", "per_class": k, "seed": seed, "n_labels": len(x),
                  "accuracy": acc, "macro_f1": sum(f1s) / len(f1s), "train_secs": secs}
-        print(json.dumps(point), flush=True)
-        points.append(point)
-    with open(a.out, "w") as f:
-        json.dump({"points": points}, f, indent=1)
+        points.add(point)
+    points.write(a.out)
 
 if __name__ == "__main__":
     sys.exit(main())
