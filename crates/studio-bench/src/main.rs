@@ -424,12 +424,15 @@ fn head_task(a: &TaskArgs, e: &Env) -> Result<Value> {
 fn packed_texts(texts: &[String], seq: usize) -> Vec<String> {
     let mut out = vec![];
     let mut cur: Vec<&str> = vec![];
+    // Characters of `cur` joined with spaces.
+    let mut chars = 0;
     for t in texts {
+        chars += t.chars().count() + usize::from(!cur.is_empty());
         cur.push(t);
-        let joined = cur.join(" ");
-        if joined.chars().count() >= 8 * seq {
-            out.push(joined);
+        if chars >= 8 * seq {
+            out.push(cur.join(" "));
             cur.clear();
+            chars = 0;
         }
     }
     out
@@ -541,14 +544,10 @@ fn read_lines(p: &Path) -> Result<Vec<Value>> {
         .collect())
 }
 
-fn find<'a>(v: &'a [Value], task: &str, seq: Option<u64>) -> Option<&'a Value> {
-    v.iter()
-        .find(|o| o["task"] == task && seq.is_none_or(|s| o["seq"].as_u64() == Some(s)))
-}
-
-/// The line of an inference task: `task` ("infer" or "ort"), its quantisation (ORT's
-/// lines) and the packed length (`None`: the texts as they are).
-fn infer_line<'a>(
+/// The line of `task` at sequence length `seq` (`None`: a line without one: the head,
+/// the accuracy run, inference on the texts as they are) and, for ONNX Runtime's lines,
+/// quantisation `quant`.
+fn find<'a>(
     v: &'a [Value],
     task: &str,
     quant: Option<&str>,
@@ -583,7 +582,10 @@ fn report(a: &ReportArgs) -> Result<()> {
     for task in ["full", "lora"] {
         let mut worst: Option<f64> = None;
         for &s in &seqs {
-            let (o, t) = (find(&ours, task, Some(s)), find(&torch, task, Some(s)));
+            let (o, t) = (
+                find(&ours, task, None, Some(s)),
+                find(&torch, task, None, Some(s)),
+            );
             let (om, tm) = (num(o, "median_s"), num(t, "median_s"));
             let r = lower_better(om, tm);
             rows.push((format!("{task} step, seq {s} (s)"), om, tm, r, "s"));
@@ -604,7 +606,10 @@ fn report(a: &ReportArgs) -> Result<()> {
         }
         summary.insert(format!("{task}_step_ratio"), json!(worst));
     }
-    let (o, t) = (find(&ours, "head", None), find(&torch, "head", None));
+    let (o, t) = (
+        find(&ours, "head", None, None),
+        find(&torch, "head", None, None),
+    );
     let r = lower_better(num(o, "median_s"), num(t, "median_s"));
     rows.push((
         "head epoch, cached embeddings (s)".into(),
@@ -615,8 +620,8 @@ fn report(a: &ReportArgs) -> Result<()> {
     ));
     summary.insert("head_epoch_ratio".into(), json!(r));
     let (o, t) = (
-        infer_line(&ours, "infer", None, None),
-        infer_line(&torch, "infer", None, None),
+        find(&ours, "infer", None, None),
+        find(&torch, "infer", None, None),
     );
     for (key, label, sk) in [
         (
@@ -645,7 +650,7 @@ fn report(a: &ReportArgs) -> Result<()> {
     // ONNX Runtime on the PyTorch side's export, the same texts and protocol; the ratio
     // is ours over ORT in sentences per second (> 1: ours is faster).
     for quant in ["fp32", "int8"] {
-        let r = infer_line(&torch, "ort", Some(quant), None);
+        let r = find(&torch, "ort", Some(quant), None);
         for (key, batch) in [("b1_sps", "b1"), ("b32_sps", "b32")] {
             let ratio = higher_better(num(o, key), num(r, key));
             rows.push((
@@ -666,22 +671,18 @@ fn report(a: &ReportArgs) -> Result<()> {
     infer_seqs.sort_unstable();
     infer_seqs.dedup();
     for &s in &infer_seqs {
-        let o = infer_line(&ours, "infer", None, Some(s));
+        let o = find(&ours, "infer", None, Some(s));
         let peers = [
-            (
-                "PyTorch",
-                "infer",
-                infer_line(&torch, "infer", None, Some(s)),
-            ),
+            ("PyTorch", "infer", find(&torch, "infer", None, Some(s))),
             (
                 "ONNX Runtime fp32",
                 "ort_fp32",
-                infer_line(&torch, "ort", Some("fp32"), Some(s)),
+                find(&torch, "ort", Some("fp32"), Some(s)),
             ),
             (
                 "ONNX Runtime int8",
                 "ort_int8",
-                infer_line(&torch, "ort", Some("int8"), Some(s)),
+                find(&torch, "ort", Some("int8"), Some(s)),
             ),
         ];
         for (i, (peer, key, t)) in peers.into_iter().enumerate() {
@@ -721,8 +722,8 @@ fn report(a: &ReportArgs) -> Result<()> {
     rows.push(("peak RSS, largest task (MiB)".into(), om, tm, r, "MiB"));
     summary.insert("rss_ratio".into(), json!(r));
     let (o, t) = (
-        find(&ours, "accuracy", None),
-        find(&torch, "accuracy", None),
+        find(&ours, "accuracy", None, None),
+        find(&torch, "accuracy", None, None),
     );
     rows.push((
         "held-out accuracy".into(),
