@@ -36,6 +36,8 @@ enum Command {
     Project(cmd::project::ProjectArgs),
     /// Learning curves and the active-learning simulation.
     Report(cmd::report::ReportArgs),
+    /// Which device (CPU, CUDA GPU, Metal GPU) training would use here, and why.
+    Device(cmd::device::DeviceArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Project(a) => cmd::project::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Device(a) => cmd::device::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

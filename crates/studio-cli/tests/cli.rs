@@ -510,6 +510,33 @@ fn a_failed_run_leaves_an_earlier_export_untouched() {
 }
 
 #[test]
+fn device_says_which_device_and_why_and_refuses_a_gpu_this_build_lacks() {
+    let home = tempfile::tempdir().unwrap();
+    let o = studio(home.path(), &["device", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "cpu", "{v}");
+    let status = v["status"].as_str().unwrap();
+    assert!(
+        ["noGpu", "needsCudaBuild", "needsMetalBuild"].contains(&status),
+        "{v}"
+    );
+    let explanation = v["explanation"].as_str().unwrap();
+    assert!(explanation.contains("using CPU ("), "{v}");
+    assert!(!explanation.contains('\n'), "{v}");
+    let o = studio(home.path(), &["device", "--device", "cuda"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let why = if cfg!(feature = "cuda") {
+        "CUDA: "
+    } else {
+        "this build has no CUDA support"
+    };
+    assert!(stderr(&o).contains(why), "{}", stderr(&o));
+    let o = studio(home.path(), &["device", "--device", "tpu"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn models_list_json_and_import() {
     let f = Fixture::new();
     let o = f.run(&["models", "list", "--json"]);

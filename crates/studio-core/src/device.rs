@@ -147,9 +147,19 @@ fn nvidia_gpu_present() -> bool {
 
 /// Why the GPU is not used when neither CUDA nor Metal could be opened.
 fn no_gpu_status(cuda_built: bool, metal_built: bool) -> GpuStatus {
-    if cuda_built {
+    no_gpu_status_on(cuda_built, metal_built, nvidia_gpu_present())
+}
+
+/// [`no_gpu_status`] for a machine that does or does not have an NVIDIA GPU.
+///
+/// Why the CUDA build asks too: on a machine without an NVIDIA GPU, "update its driver"
+/// would send the user looking for a driver for hardware they do not have.
+fn no_gpu_status_on(cuda_built: bool, metal_built: bool, nvidia_present: bool) -> GpuStatus {
+    if cuda_built && nvidia_present {
         GpuStatus::CudaFailed
-    } else if nvidia_gpu_present() {
+    } else if cuda_built {
+        GpuStatus::NoGpu
+    } else if nvidia_present {
         GpuStatus::NeedsCudaBuild
     } else if cfg!(target_os = "macos") {
         if metal_built {
@@ -165,24 +175,38 @@ fn no_gpu_status(cuda_built: bool, metal_built: bool) -> GpuStatus {
 /// Opens the device for `choice`. `Auto` never fails: it falls back to the CPU and says
 /// why. An explicit `Cuda` or `Metal` that cannot be opened is an error.
 pub fn open(choice: DeviceChoice) -> Result<ChosenDevice> {
-    let cpu = |gpu: GpuStatus| ChosenDevice {
+    let cpu = |gpu: GpuStatus, gpu_error: Option<String>| ChosenDevice {
         device: Device::Cpu,
         kind: "cpu",
         gpu,
-        explanation: format!("{}; using {}", gpu.sentence(), cpu_summary()),
+        explanation: match gpu_error {
+            Some(why) => format!("{} ({why}); using {}", gpu.sentence(), cpu_summary()),
+            None => format!("{}; using {}", gpu.sentence(), cpu_summary()),
+        },
     };
     match choice {
-        DeviceChoice::Cpu => Ok(cpu(GpuStatus::CpuChosen)),
+        DeviceChoice::Cpu => Ok(cpu(GpuStatus::CpuChosen, None)),
         DeviceChoice::Cuda => try_cuda().map_err(StudioError::Device),
         DeviceChoice::Metal => try_metal().map_err(StudioError::Device),
         DeviceChoice::Auto => match try_cuda() {
             Ok(d) => Ok(d),
-            Err(_) => match try_metal() {
+            Err(cuda_error) => match try_metal() {
                 Ok(d) => Ok(d),
-                Err(_) => Ok(cpu(no_gpu_status(
-                    cfg!(feature = "cuda"),
-                    cfg!(feature = "metal"),
-                ))),
+                Err(metal_error) => {
+                    // A build with GPU support says what its backend answered; a build
+                    // without has nothing to add to its status sentence.
+                    let why = if cfg!(feature = "cuda") {
+                        Some(cuda_error)
+                    } else if cfg!(feature = "metal") {
+                        Some(metal_error)
+                    } else {
+                        None
+                    };
+                    Ok(cpu(
+                        no_gpu_status(cfg!(feature = "cuda"), cfg!(feature = "metal")),
+                        why,
+                    ))
+                }
             },
         },
     }
@@ -221,7 +245,11 @@ fn try_cuda() -> std::result::Result<ChosenDevice, String> {
             gpu: GpuStatus::InUse,
             explanation: "using CUDA GPU 0".into(),
         })
-        .map_err(|e| format!("CUDA not available: {e}"))
+        // First line only: with RUST_BACKTRACE set, candle appends a backtrace.
+        .map_err(|e| {
+            let e = e.to_string();
+            format!("CUDA: {}", e.lines().next().unwrap_or_default())
+        })
 }
 
 fn try_metal() -> std::result::Result<ChosenDevice, String> {
@@ -235,7 +263,10 @@ fn try_metal() -> std::result::Result<ChosenDevice, String> {
             gpu: GpuStatus::InUse,
             explanation: "using the Metal GPU".into(),
         })
-        .map_err(|e| format!("Metal not available: {e}"))
+        .map_err(|e| {
+            let e = e.to_string();
+            format!("Metal: {}", e.lines().next().unwrap_or_default())
+        })
 }
 
 #[cfg(test)]
@@ -283,7 +314,12 @@ mod tests {
             "{}",
             chosen.explanation
         );
-        assert_eq!(no_gpu_status(true, false), GpuStatus::CudaFailed);
+        assert_eq!(no_gpu_status_on(true, false, true), GpuStatus::CudaFailed);
+        assert_eq!(no_gpu_status_on(true, false, false), GpuStatus::NoGpu);
+        assert_eq!(
+            no_gpu_status_on(false, false, true),
+            GpuStatus::NeedsCudaBuild
+        );
         assert_eq!(open(DeviceChoice::Cpu).unwrap().gpu, GpuStatus::CpuChosen);
     }
 

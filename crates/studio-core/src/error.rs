@@ -26,6 +26,7 @@ pub const CODES: &[&str] = &[
     "cancelled",
     "invalidSetting",
     "device",
+    "outOfMemory",
     "notText",
     "headerOnly",
     "badFile",
@@ -182,6 +183,20 @@ pub enum StudioError {
     /// The requested device is not usable.
     #[error("{0}")]
     Device(String),
+    /// The device ran out of memory while training.
+    #[error("the {device} ran out of memory training with batch size {batch_size} and max length {max_len}; your labels and earlier runs are unchanged. Train again with batch size {smaller_batch} (--batch-size) or max length {smaller_len} (--max-len), or close other programs that use the {device}")]
+    OutOfMemory {
+        /// "GPU" or "CPU", in the user's words.
+        device: String,
+        /// The batch size that ran out.
+        batch_size: usize,
+        /// The max length that ran out.
+        max_len: usize,
+        /// A batch size to try instead.
+        smaller_batch: usize,
+        /// A max length to try instead.
+        smaller_len: usize,
+    },
 
     // === Projects and import ===
     /// A file handed to the importer is not text (binary data, a zip, an image).
@@ -302,6 +317,41 @@ impl StudioError {
         }
     }
 
+    /// Turns a backend out-of-memory failure into [`StudioError::OutOfMemory`], which says
+    /// what to try; every other error passes through unchanged.
+    ///
+    /// Why by the message: candle reports CUDA's `CUDA_ERROR_OUT_OF_MEMORY`, cuBLAS's
+    /// allocation failure and Metal's as text inside its own error, with no kind to match.
+    pub fn explain_out_of_memory(
+        self,
+        device_kind: &str,
+        batch_size: usize,
+        max_len: usize,
+    ) -> Self {
+        let Self::Tensor(e) = &self else {
+            return self;
+        };
+        let text = e.to_string().to_ascii_lowercase();
+        let oom = [
+            "out_of_memory",
+            "out of memory",
+            "alloc_failed",
+            "failed to allocate",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle));
+        if !oom {
+            return self;
+        }
+        Self::OutOfMemory {
+            device: if device_kind == "cpu" { "CPU" } else { "GPU" }.to_string(),
+            batch_size,
+            max_len,
+            smaller_batch: (batch_size / 2).max(1),
+            smaller_len: (max_len / 2).max(16),
+        }
+    }
+
     /// True for errors caused by what the user gave us (bad file, bad setting), as opposed
     /// to failures at run time. The CLI maps this to exit code 2.
     pub fn is_user_error(&self) -> bool {
@@ -375,6 +425,19 @@ impl StudioError {
             Self::Tokenizer(m) | Self::InvalidSetting(m) | Self::Device(m) => {
                 vec![("message", m.clone())]
             }
+            Self::OutOfMemory {
+                device,
+                batch_size,
+                max_len,
+                smaller_batch,
+                smaller_len,
+            } => vec![
+                ("device", device.clone()),
+                ("batchSize", batch_size.to_string()),
+                ("maxLen", max_len.to_string()),
+                ("smallerBatch", smaller_batch.to_string()),
+                ("smallerLen", smaller_len.to_string()),
+            ],
             Self::Download { what, reason } => {
                 vec![("what", what.clone()), ("reason", reason.clone())]
             }
@@ -460,6 +523,7 @@ impl StudioError {
             Self::Cancelled => "cancelled",
             Self::InvalidSetting(_) => "invalidSetting",
             Self::Device(_) => "device",
+            Self::OutOfMemory { .. } => "outOfMemory",
             Self::NotText { .. } => "notText",
             Self::HeaderOnly { .. } => "headerOnly",
             Self::BadFile { .. } => "badFile",
@@ -544,6 +608,13 @@ mod tests {
             StudioError::Cancelled,
             StudioError::InvalidSetting("s".into()),
             StudioError::Device("d".into()),
+            StudioError::OutOfMemory {
+                device: "GPU".into(),
+                batch_size: 32,
+                max_len: 256,
+                smaller_batch: 16,
+                smaller_len: 128,
+            },
             StudioError::NotText {
                 path: p.clone(),
                 reason: "r".into(),
@@ -614,5 +685,39 @@ mod tests {
                 ("reason", "x".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn out_of_memory_from_the_backend_says_what_to_try() {
+        let cuda = StudioError::Tensor(candle_core::Error::Msg(
+            "DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into(),
+        ))
+        .explain_out_of_memory("cuda", 32, 256);
+        assert_eq!(cuda.code(), "outOfMemory");
+        let text = cuda.to_string();
+        for part in [
+            "GPU ran out of memory",
+            "batch size 32",
+            "max length 256",
+            "batch size 16",
+            "max length 128",
+            "--batch-size",
+            "--max-len",
+        ] {
+            assert!(text.contains(part), "{part:?} missing from {text}");
+        }
+        let tiny =
+            StudioError::Tensor(candle_core::Error::Msg("CUBLAS_STATUS_ALLOC_FAILED".into()))
+                .explain_out_of_memory("cuda", 1, 16);
+        assert!(
+            tiny.to_string()
+                .contains("batch size 1 (--batch-size) or max length 16"),
+            "{tiny}"
+        );
+        let other = StudioError::Tensor(candle_core::Error::Msg("shape mismatch".into()))
+            .explain_out_of_memory("cuda", 32, 256);
+        assert_eq!(other.code(), "tensor");
+        let not_tensor = StudioError::Cancelled.explain_out_of_memory("cuda", 32, 256);
+        assert_eq!(not_tensor.code(), "cancelled");
     }
 }

@@ -23,6 +23,7 @@ export const zhErrors: Record<string, string> = {
   cancelled: '已取消。',
   invalidSetting: '设置无效：{message}',
   device: '设备不可用：{message}',
+  outOfMemory: '{device}在批大小 {batchSize}、最大长度 {maxLen} 下训练时内存不足；你的标注和之前的训练都没有变化。请把批大小改为 {smallerBatch} 或把最大长度改为 {smallerLen} 后重新训练，或关闭其他占用{device}的程序。',
   notText: '{path} 看起来不是文本文件：{reason}。如果是表格，请另存为 .xlsx 或 .csv。',
   headerOnly: '{path} 只有表头（{columns}），没有数据行；请至少添加一行数据。',
   badFile: '{path}：{reason}',

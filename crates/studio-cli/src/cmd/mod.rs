@@ -1,5 +1,6 @@
 //! One module per verb, plus what they share: where the store is, which device.
 
+pub mod device;
 pub mod eval;
 pub mod export;
 pub mod models;

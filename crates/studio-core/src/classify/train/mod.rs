@@ -108,14 +108,30 @@ pub fn train(
     cancel: &CancelToken,
 ) -> Result<TrainedModel> {
     let started = Instant::now();
-    let device = target.device;
     data.require_two_classes()?;
+    let planned = split_and_plan(base, data, opts, target.kind)?;
+    let (batch_size, max_len) = (planned.plan.batch_size, planned.plan.max_len);
+    fit_planned(base, data, planned, target, observer, cancel, started)
+        .map_err(|e| e.explain_out_of_memory(target.kind, batch_size, max_len))
+}
+
+/// [`train`] once the split and the plan are made.
+fn fit_planned(
+    base: &ModelFolder,
+    data: &LabeledData,
+    planned: SplitPlan,
+    target: Target<'_>,
+    observer: &mut dyn Observer,
+    cancel: &CancelToken,
+    started: Instant,
+) -> Result<TrainedModel> {
+    let device = target.device;
     let n_labels = data.label_names.len();
     let SplitPlan {
         split,
         plan,
         probe_head,
-    } = split_and_plan(base, data, opts, target.kind)?;
+    } = planned;
     observer.on_event(&Event::note(
         NoteCode::Plan,
         format!(
