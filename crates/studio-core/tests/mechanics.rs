@@ -524,6 +524,56 @@ fn progress_reports_steps_epochs_and_eta() {
 }
 
 #[test]
+fn the_label_name_prior_applies_to_mean_pooled_heads_only_and_refuses_a_negative_strength() {
+    use studio_core::classify::prior::DEFAULT_STRENGTH;
+    use studio_core::classify::train::make_plan;
+    let plan = |mode: Mode, pooling: Pooling, label_prior: Option<f64>| {
+        make_plan(
+            &TrainOptions {
+                mode: Some(mode),
+                label_prior,
+                ..TrainOptions::default()
+            },
+            pooling,
+            100,
+            50,
+            "cpu",
+        )
+    };
+    assert_eq!(
+        plan(Mode::Head, Pooling::Mean, None).unwrap().label_prior,
+        DEFAULT_STRENGTH
+    );
+    assert_eq!(
+        plan(Mode::Fewshot, Pooling::Cls, None).unwrap().label_prior,
+        DEFAULT_STRENGTH
+    );
+    assert_eq!(
+        plan(Mode::Head, Pooling::Mean, Some(7.0))
+            .unwrap()
+            .label_prior,
+        7.0
+    );
+    assert_eq!(
+        plan(Mode::Head, Pooling::Mean, Some(0.0))
+            .unwrap()
+            .label_prior,
+        0.0
+    );
+    assert_eq!(
+        plan(Mode::Head, Pooling::Cls, None).unwrap().label_prior,
+        0.0
+    );
+    assert_eq!(
+        plan(Mode::Full, Pooling::Mean, None).unwrap().label_prior,
+        0.0
+    );
+    let err = plan(Mode::Head, Pooling::Mean, Some(-1.0)).unwrap_err();
+    assert_eq!(err.code(), "invalidSetting");
+    assert!(err.to_string().contains("0 (off) or more"), "{err}");
+}
+
+#[test]
 fn presets_choose_few_shot_when_labels_are_few_and_say_why() {
     use studio_core::classify::train::{make_plan, Preset};
     let opts = TrainOptions {

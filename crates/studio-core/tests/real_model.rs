@@ -251,3 +251,66 @@ fn a_bare_copy_of_minilm_pools_by_the_mean_and_scores_as_the_full_folder() {
     assert!((full - bare_acc).abs() <= 0.01, "{full} vs {bare_acc}");
     assert!(full > 0.6, "{full}: no better than chance");
 }
+
+/// The label-name prior on the real model: with 8 movie sentences per label (three
+/// different samples), head training with the prior beats the same training without it
+/// on 400 test sentences, and beats the majority class clearly. Measured with 5 seeds on
+/// 1,000 test sentences: 0.667 with, 0.581 without.
+#[test]
+fn the_label_name_prior_lifts_a_head_trained_on_eight_labels_per_class() {
+    let Some((folder, data_dir)) = real() else {
+        return;
+    };
+    let all = read_labeled(&data_dir.join("movies/train.csv"), "text", "label", None).unwrap();
+    let test = read_labeled(&data_dir.join("movies/test.csv"), "text", "label", None).unwrap();
+    let test = test.subset(&(0..400).collect::<Vec<_>>());
+    let dev = Device::Cpu;
+    let accuracy = |label_prior: Option<f64>, sample: usize| -> f64 {
+        let rows: Vec<usize> = (sample * 1000..all.len()).collect();
+        let data = per_class(&all.subset(&rows), 8);
+        let opts = TrainOptions {
+            mode: Some(Mode::Head),
+            label_prior,
+            ..TrainOptions::default()
+        };
+        let target = Target {
+            device: &dev,
+            kind: "cpu",
+        };
+        let mut events = Vec::<Event>::new();
+        let m = train(
+            &folder,
+            &data,
+            &opts,
+            target,
+            &mut events,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let default = studio_core::classify::prior::DEFAULT_STRENGTH;
+        assert_eq!(m.plan.label_prior, label_prior.unwrap_or(default));
+        let p = studio_core::classify::infer::Predictor::new(
+            m.classifier().unwrap(),
+            m.tokenizer.clone(),
+            m.label_names.clone(),
+            dev.clone(),
+        )
+        .unwrap();
+        let preds = p.predict(&test.texts, &CancelToken::new()).unwrap();
+        let right = preds
+            .iter()
+            .zip(&test.labels)
+            .filter(|(p, &l)| p.label_id == l)
+            .count();
+        right as f64 / test.len() as f64
+    };
+    let with: f64 = (0..3).map(|s| accuracy(None, s)).sum::<f64>() / 3.0;
+    let without: f64 = (0..3).map(|s| accuracy(Some(0.0), s)).sum::<f64>() / 3.0;
+    let majority = {
+        let pos = test.labels.iter().filter(|&&l| l == 1).count() as f64 / test.len() as f64;
+        pos.max(1.0 - pos)
+    };
+    eprintln!("8 per class, 400 test sentences: {with:.3} with the prior, {without:.3} without, majority {majority:.3}");
+    assert!(with > without + 0.03, "{with} with vs {without} without");
+    assert!(with > majority + 0.1, "{with} vs majority {majority}");
+}

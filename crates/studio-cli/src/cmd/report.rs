@@ -9,7 +9,8 @@ use studio_core::classify::train::Mode;
 use studio_core::classify::train::TrainOptions;
 use studio_core::device::DeviceChoice;
 use studio_core::ops::studies::{
-    active_report, curve_report, faithfulness_report, transfer_report, ActiveSettings, StudyFiles,
+    active_report, curve_report, faithfulness_report, transfer_report, ActiveSettings, CurveAsk,
+    StudyFiles,
 };
 use studio_core::ops::Engine;
 use studio_core::progress::CancelToken;
@@ -68,6 +69,9 @@ enum ReportCommand {
         /// Methods: head, fewshot, lora, full.
         #[arg(long, default_value = "head,fewshot,lora,full", value_delimiter = ',')]
         methods: Vec<Mode>,
+        /// Strength of the label-name prior in head and few-shot runs (0: off; default 25).
+        #[arg(long)]
+        label_prior: Option<f64>,
     },
     /// Labels revealed in the order each strategy asks, with a fast classifier retrained
     /// every round: accuracy against labels, and labels needed to reach a target.
@@ -303,15 +307,23 @@ pub fn run(a: ReportArgs) -> Result<()> {
             per_class,
             all,
             methods,
+            label_prior,
         } => {
             let engine = Engine::with_device(&super::studio_home(), common.device);
             let mut term = Terminal::new(false);
+            let ask = CurveAsk {
+                per_class,
+                include_all: all,
+                methods,
+                options: TrainOptions {
+                    label_prior,
+                    ..TrainOptions::default()
+                },
+            };
             let report = curve_report(
                 &engine,
                 &common.files()?,
-                &per_class,
-                all,
-                &methods,
+                &ask,
                 &mut term,
                 &CancelToken::new(),
             )?;

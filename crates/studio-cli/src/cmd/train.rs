@@ -67,6 +67,10 @@ pub struct TrainArgs {
     /// Head mode: L2 penalty on the classifier (1/C of a logistic regression; default 1).
     #[arg(long)]
     l2: Option<f64>,
+    /// Head and few-shot modes: how strongly the label names pull the classifier
+    /// (0: off; default 25). The labels' names are embedded as "The sentiment is NAME."
+    #[arg(long)]
+    label_prior: Option<f64>,
     /// Seed for split, shuffling, dropout and new weights.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -119,6 +123,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             seed: a.seed,
             class_weights: a.class_weights,
             head_l2: a.l2,
+            label_prior: a.label_prior,
             ..TrainOptions::default()
         },
     };

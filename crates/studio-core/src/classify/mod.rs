@@ -10,5 +10,6 @@ pub mod explain;
 pub mod export;
 pub mod infer;
 pub mod onnx;
+pub mod prior;
 pub mod probe;
 pub mod train;

@@ -90,18 +90,36 @@ pub struct CurveReport {
     pub test_size: usize,
 }
 
+/// What a learning curve trains: which sizes, which methods, and the options every run
+/// shares (mode and seed are set per run).
+#[derive(Debug, Clone, Default)]
+pub struct CurveAsk {
+    /// Sizes in labels per class.
+    pub per_class: Vec<usize>,
+    /// Also train on the whole pool.
+    pub include_all: bool,
+    /// Training modes.
+    pub methods: Vec<Mode>,
+    /// Everything else, as `studio train` takes it.
+    pub options: TrainOptions,
+}
+
 /// Trains every method at every size and seed, tests each model, and writes
 /// `samples/<k>_<seed>.csv` (the exact training sets, so a peer can train on them),
 /// `curve.json` and `curve.svg` into the report folder.
 pub fn curve_report(
     engine: &Engine,
     files: &StudyFiles,
-    per_class: &[usize],
-    include_all: bool,
-    methods: &[Mode],
+    ask: &CurveAsk,
     observer: &mut dyn Observer,
     cancel: &CancelToken,
 ) -> Result<CurveReport> {
+    let CurveAsk {
+        per_class,
+        include_all,
+        methods,
+        options,
+    } = ask;
     let base = engine.base_model(&files.model)?;
     let (train, test) = files.load()?;
     let dev = engine.device()?;
@@ -121,11 +139,11 @@ pub fn curve_report(
         }
     }
     let spec = CurveSpec {
-        per_class: per_class.to_vec(),
-        include_all,
+        per_class: per_class.clone(),
+        include_all: *include_all,
         seeds: files.seeds.clone(),
-        methods: methods.to_vec(),
-        options: TrainOptions::default(),
+        methods: methods.clone(),
+        options: options.clone(),
     };
     let target = Target {
         device: &dev.device,

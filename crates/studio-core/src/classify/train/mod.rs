@@ -20,6 +20,7 @@ pub use plan::{make_plan, Mode, Plan, Preset, Reason, TrainOptions};
 use crate::arch::{names, Classifier, EncoderConfig, ParamStore, Pooling};
 use crate::classify::eval::Metrics;
 use crate::classify::infer::{argmax, features_for};
+use crate::classify::prior::LabelPrior;
 use crate::data::{stratified_split, LabeledData};
 use crate::models::{ModelFolder, TextTokenizer};
 use crate::progress::{CancelToken, EpochInfo, Event, NoteCode, Observer};
@@ -129,7 +130,7 @@ fn fit_planned(
     let n_labels = data.label_names.len();
     let SplitPlan {
         split,
-        plan,
+        mut plan,
         probe_head,
     } = planned;
     observer.on_event(&Event::note(
@@ -264,9 +265,26 @@ fn fit_planned(
     } else {
         None
     };
+    // The label-name prior, embedded by the body as trained so far (the tuned body in
+    // few-shot mode), for the probe's fit and for its cross-validated calibration.
+    let prior = match (&features, probe_head) {
+        (Some(_), true) if plan.label_prior > 0.0 => Some(LabelPrior::embed(
+            &model,
+            &tokenizer,
+            &data.label_names,
+            plan.label_prior,
+            device,
+            cancel,
+        )?),
+        _ => None,
+    };
+    if prior.is_none() {
+        // What the run record and the model card report: the prior was not used.
+        plan.label_prior = 0.0;
+    }
     let fitted = match (&features, probe_head) {
         (Some(f), true) => {
-            let fitted = fit_probe_head(&store, f, data, &split, &plan, device)?;
+            let fitted = fit_probe_head(&store, f, data, &split, &plan, prior.as_ref(), device)?;
             for info in &fitted.history {
                 observer.on_event(&Event::Epoch(info.clone()));
             }
@@ -306,6 +324,7 @@ fn fit_planned(
             cfg: &cfg,
             plan: &plan,
             features: features.as_ref(),
+            prior: prior.as_ref(),
             tokenizer: &tokenizer,
             seqs: &seqs,
             data,
@@ -495,13 +514,14 @@ fn fit_probe_head(
     data: &LabeledData,
     split: &crate::data::Split,
     plan: &Plan,
+    prior: Option<&LabelPrior>,
     device: &Device,
 ) -> Result<Fitted> {
     let rows = |idx: &[usize]| select_rows(features, idx, device);
     let x = rows(&split.train)?;
     let y: Vec<usize> = split.train.iter().map(|&i| data.labels[i]).collect();
     let k = data.label_names.len();
-    let (probe, losses) = crate::classify::probe::LinearProbe::fit_traced(
+    let (probe, losses) = crate::classify::probe::LinearProbe::fit_with_prior(
         &x,
         &y,
         k,
@@ -510,6 +530,7 @@ fn fit_probe_head(
             iterations: 500,
             balanced: plan.class_weights,
         },
+        prior.map(LabelPrior::weight),
     )?;
     let head = names::mean_head();
     let (w, b) = probe.parts();
@@ -551,6 +572,8 @@ struct Calibrate<'a> {
     plan: &'a Plan,
     /// Pooled features of every text (head and few-shot modes).
     features: Option<&'a Tensor>,
+    /// The label-name prior the probe was fitted with.
+    prior: Option<&'a LabelPrior>,
     tokenizer: &'a TextTokenizer,
     seqs: &'a [Vec<u32>],
     data: &'a LabeledData,
@@ -673,7 +696,7 @@ fn cross_validated_logits(
         if held.is_empty() || classes < 2 {
             continue;
         }
-        let probe = LinearProbe::fit(
+        let (probe, _) = LinearProbe::fit_with_prior(
             &pick(&fit)?,
             &fit_y,
             k,
@@ -682,6 +705,7 @@ fn cross_validated_logits(
                 iterations: 500,
                 balanced: c.plan.class_weights,
             },
+            c.prior.map(LabelPrior::weight),
         )?;
         for (i, l) in held.iter().zip(probe.logits(&pick(&held)?)?) {
             logits[*i] = l;

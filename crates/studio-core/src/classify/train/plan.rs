@@ -141,6 +141,11 @@ pub struct TrainOptions {
     pub pair_iterations: usize,
     /// Few-shot mode: at most this many pairs.
     pub max_pairs: usize,
+    /// Head and few-shot modes with mean pooling: how strongly the label names pull the
+    /// classifier (see [`crate::classify::prior`]); 0 turns the prior off. `None`:
+    /// [`crate::classify::prior::DEFAULT_STRENGTH`].
+    #[serde(default)]
+    pub label_prior: Option<f64>,
 }
 
 impl Default for TrainOptions {
@@ -166,6 +171,7 @@ impl Default for TrainOptions {
             body_lr: None,
             pair_iterations: 20,
             max_pairs: 3000,
+            label_prior: None,
         }
     }
 }
@@ -213,6 +219,10 @@ pub struct Plan {
     pub pair_iterations: usize,
     /// Few-shot: pair cap.
     pub max_pairs: usize,
+    /// Strength of the label-name prior on the head; 0 when it does not apply (other
+    /// modes, `Cls` pooling) or was turned off.
+    #[serde(default)]
+    pub label_prior: f64,
     /// One sentence on why these settings, for the user.
     pub why: String,
     /// The same as a code, for front ends that translate it.
@@ -316,7 +326,7 @@ pub fn make_plan(
             "the validation share must be between 0 and 0.9".into(),
         ));
     }
-    Ok(Plan {
+    let mut plan = Plan {
         preset: opts.preset,
         mode,
         epochs,
@@ -350,8 +360,21 @@ pub fn make_plan(
         body_lr: opts.body_lr.unwrap_or(2e-5),
         pair_iterations: opts.pair_iterations,
         max_pairs: opts.max_pairs,
+        label_prior: 0.0,
         why,
         reason,
         rarest_label_count: min_per_class,
-    })
+    };
+    if matches!(plan.mode, Mode::Head | Mode::Fewshot) && plan.pooling == Pooling::Mean {
+        let strength = opts
+            .label_prior
+            .unwrap_or(crate::classify::prior::DEFAULT_STRENGTH);
+        if !(strength.is_finite() && strength >= 0.0) {
+            return Err(StudioError::InvalidSetting(format!(
+                "the label-name prior's strength must be 0 (off) or more, not {strength}"
+            )));
+        }
+        plan.label_prior = strength;
+    }
+    Ok(plan)
 }
